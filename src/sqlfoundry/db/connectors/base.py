@@ -1,0 +1,111 @@
+"""The one interface every engine implements; dialect-specific code stays in its module.
+
+A connector opens one read-only connection and runs one statement at a time under :class:`Limits`,
+returning an :class:`ExecutionOutcome`. The Executor's worker processes hold connectors open.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from ..outcome import ExecutionOutcome, Fingerprinter, Limits, OutcomeStatus, canonical_row, canonical_rows
+from ..schema_model import Table
+from ..url import DatabaseURL
+
+
+class TooLarge(Exception):
+    """Raised while fetching when a row or byte cap is crossed."""
+
+
+class Connector(ABC):
+    engine: ClassVar[str]
+    #: sqlglot dialect name used for transpiling and screening
+    dialect: ClassVar[str]
+
+    def __init__(self, url: DatabaseURL):
+        self.url = url
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @abstractmethod
+    def open(self) -> None:
+        """Open a read-only connection, raising DatabaseUnavailableError with a helpful message."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Connector:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- execution -------------------------------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, limits: Limits, keep_rows: bool = True) -> ExecutionOutcome:
+        """Run one untrusted statement read-only and bounded; never raises for SQL problems."""
+
+    @abstractmethod
+    def run_trusted(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Run an internal, trusted read query (introspection); raises on error."""
+
+    # -- catalog ---------------------------------------------------------------------------------
+    @abstractmethod
+    def catalog(self) -> list[Table]:
+        """Tables with columns, declared types, nullability, primary and foreign keys (no stats)."""
+
+    @abstractmethod
+    def quote(self, identifier: str) -> str: ...
+
+    def checksum(self) -> str:
+        """A digest of every user table's contents and the catalog, to prove nothing changed."""
+        from ..outcome import fingerprint_rows
+
+        parts = []
+        for table in sorted(self.catalog(), key=lambda t: t.name):
+            cols = ",".join(f"{c.name}:{c.declared_type}:{c.nullable}" for c in table.columns)
+            _, rows = self.run_trusted(f"SELECT * FROM {self.quote(table.name)}")
+            parts.append(f"{table.name}({cols})={fingerprint_rows([canonical_row(r) for r in rows])[0]}")
+        return "|".join(parts)
+
+
+def fetch_bounded(cursor: Any, limits: Limits, keep_rows: bool, batch: int = 1024) -> ExecutionOutcome:
+    """Fetch a cursor's rows under the row and byte caps, fingerprinting as it goes."""
+    columns = [d[0] for d in (cursor.description or [])]
+    fp = Fingerprinter()
+    rows: list[tuple] | None = [] if keep_rows else None
+    nbytes = 0
+    count = 0
+    while True:
+        chunk = cursor.fetchmany(batch)
+        if not chunk:
+            break
+        count += len(chunk)
+        if count > limits.max_rows:
+            raise TooLarge(f"result has more than {limits.max_rows} rows (the row cap)")
+        chunk = canonical_rows(chunk)
+        nbytes += fp.add_many(chunk)
+        if nbytes > limits.max_bytes:
+            raise TooLarge(f"result is larger than {limits.max_bytes} bytes (the byte cap)")
+        if rows is not None:
+            rows.extend(chunk)
+    n = len(columns)
+    return ExecutionOutcome(
+        status=OutcomeStatus.OK,
+        columns=columns,
+        rows=rows,
+        row_count=count,
+        fingerprint=fp.multiset(n),
+        ordered_fingerprint=fp.ordered(n),
+    )
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000.0

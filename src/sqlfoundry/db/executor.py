@@ -1,0 +1,546 @@
+"""The one Executor under every stage: read-only, bounded, parallel, cached.
+
+Statements run in a pool of worker processes that keep connections open. Each statement is aborted
+by its engine at its deadline (SQLite progress handler, DuckDB interrupt, server-side timeouts); a
+worker that does not answer by deadline + grace is killed and replaced, and the rest of the batch
+goes on. Results come back as typed :class:`ExecutionOutcome` objects, never as exceptions.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from ..errors import SQLFoundryError
+from .outcome import ExecutionOutcome, Limits, OutcomeStatus
+from .url import DatabaseURL, parse_url
+
+#: Statuses whose outcome depends only on (database, statement, limits): safe to cache.
+_CACHEABLE = {
+    OutcomeStatus.OK,
+    OutcomeStatus.SYNTAX_ERROR,
+    OutcomeStatus.RUNTIME_ERROR,
+    OutcomeStatus.DENIED,
+    OutcomeStatus.TOO_LARGE,
+}
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One statement to run on one database."""
+
+    url: str
+    sql: str
+    limits: Limits | None = None
+    keep_rows: bool = True
+
+
+def normalize_for_cache(sql: str) -> str:
+    """A cheap normal form for cache keys: trimmed, trailing semicolons dropped, and whitespace
+    collapsed when the statement holds no quotes (so literal contents are never altered)."""
+    s = sql.strip().rstrip(";").strip()
+    if not any(q in s for q in "'\"`["):
+        s = _WS.sub(" ", s)
+    return s
+
+
+def database_identity(url: DatabaseURL) -> str:
+    """Cache identity of a database: files by path, size and modification time; servers by address."""
+    if url.is_file:
+        path = Path(url.path).resolve()  # type: ignore[arg-type]
+        try:
+            st = path.stat()
+            return f"{url.engine}:{path}:{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            return f"{url.engine}:{path}:missing"
+    return url.key
+
+
+# ------------------------------------------------------------------------------------------------
+# Worker process
+# ------------------------------------------------------------------------------------------------
+
+_MAX_OPEN_CONNECTIONS = 8
+
+
+def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
+    """Serve tasks from ``rx`` until told to stop, answering on ``conn``; one open connector per
+    database (LRU)."""
+    from .connectors import connector_for
+
+    try:
+        # Process-wide SQLite heap ceiling: a memory bomb fails inside SQLite instead of the machine.
+        sqlite3.connect(":memory:").execute(f"PRAGMA hard_heap_limit = {memory_mb * 1024 * 1024}")
+    except sqlite3.Error:
+        pass
+    open_connectors: collections.OrderedDict = collections.OrderedDict()
+    while True:
+        try:
+            msg = rx.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            break
+        if msg is None:
+            break
+        for task_id, url, sql, limits, keep_rows in msg:
+            try:
+                connector = open_connectors.get(url)
+                if connector is None:
+                    connector = connector_for(url)
+                    if connector.engine == "duckdb":
+                        connector.open(limits.memory_mb)  # type: ignore[call-arg]
+                    else:
+                        connector.open()
+                    open_connectors[url] = connector
+                    if len(open_connectors) > _MAX_OPEN_CONNECTIONS:
+                        _, old = open_connectors.popitem(last=False)
+                        old.close()
+                else:
+                    open_connectors.move_to_end(url)
+                outcome = connector.execute(sql, limits, keep_rows)
+            except SQLFoundryError as exc:
+                outcome = ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message=f"database unavailable: {exc}")
+                open_connectors.pop(url, None)
+            except Exception as exc:  # a bug or a driver failure must not kill the batch
+                outcome = ExecutionOutcome(
+                    status=OutcomeStatus.RUNTIME_ERROR, message=f"{type(exc).__name__}: {exc}"
+                )
+                bad = open_connectors.pop(url, None)
+                if bad is not None:
+                    try:
+                        bad.close()
+                    except Exception:
+                        pass
+            try:
+                conn.send((task_id, outcome))
+            except (BrokenPipeError, OSError):
+                return
+    for c in open_connectors.values():
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+@dataclass
+class _Task:
+    index: int
+    url: str
+    sql: str
+    limits: Limits
+    keep_rows: bool
+    db: str  # connection key (worker affinity)
+
+
+class _Worker:
+    """A worker in its own interpreter (``python -m sqlfoundry.db.executor``), so that starting one
+    never re-imports the caller's ``__main__`` and killing one never takes locks down with it."""
+
+    def __init__(self, memory_mb: int):
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sqlfoundry.db.executor", str(to_child_r), str(from_child_w), str(memory_mb)],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.tx = Connection(to_child_w, readable=False)
+        self.conn = Connection(from_child_r, writable=False)
+        self.inflight: collections.deque[_Task] = collections.deque()
+        self.last_event = time.monotonic()
+        self.db: str | None = None
+
+    def send(self, tasks: list[_Task]) -> None:
+        self.tx.send([(t.index, t.url, t.sql, t.limits, t.keep_rows) for t in tasks])
+        if not self.inflight:
+            self.last_event = time.monotonic()
+        self.inflight.extend(tasks)
+        self.db = tasks[-1].db
+
+    def deadline(self, grace_s: float) -> float:
+        head = self.inflight[0]
+        return self.last_event + head.limits.timeout_s + grace_s
+
+    def _close_pipes(self) -> None:
+        for c in (self.tx, self.conn):
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        finally:
+            self._close_pipes()
+
+    def stop(self) -> None:
+        try:
+            self.tx.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=2)
+        self._close_pipes()
+
+
+# ------------------------------------------------------------------------------------------------
+# Result cache (memory, optionally persisted to a SQLite file)
+# ------------------------------------------------------------------------------------------------
+
+
+class ResultCache:
+    """Outcomes keyed by (database identity, normalized SQL, limits); persisted when given a path.
+
+    Results larger than ``max_rows_in_memory`` are kept as fingerprints only; a later request that
+    needs rows re-executes.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, max_entries: int = 50_000, max_rows: int = 10_000):
+        self.max_entries = max_entries
+        self.max_rows = max_rows
+        self._mem: collections.OrderedDict[tuple, ExecutionOutcome] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            p = Path(path)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(p), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
+
+    @staticmethod
+    def _disk_key(key: tuple) -> str:
+        return repr(key)
+
+    def get(self, key: tuple, need_rows: bool) -> ExecutionOutcome | None:
+        with self._lock:
+            hit = self._mem.get(key)
+            if hit is None and self._db is not None:
+                row = self._db.execute("SELECT outcome FROM results WHERE key = ?", (self._disk_key(key),)).fetchone()
+                if row is not None:
+                    hit = pickle.loads(row[0])
+                    self._remember(key, hit)
+            if hit is None or (need_rows and hit.rows is None and hit.status is OutcomeStatus.OK):
+                return None
+            self._mem.move_to_end(key)
+        out = replace(hit, cached=True)
+        if not need_rows:
+            out.rows = None
+        elif out.rows is not None:
+            out.rows = list(out.rows)
+        return out
+
+    def _remember(self, key: tuple, outcome: ExecutionOutcome) -> None:
+        self._mem[key] = outcome
+        while len(self._mem) > self.max_entries:
+            self._mem.popitem(last=False)
+
+    def put_many(self, items: Iterable[tuple[tuple, ExecutionOutcome]]) -> None:
+        rows = []
+        with self._lock:
+            for key, outcome in items:
+                if outcome.status not in _CACHEABLE:
+                    continue
+                stored = replace(outcome, cached=False)
+                if stored.rows is not None and len(stored.rows) > self.max_rows:
+                    stored.rows = None
+                old = self._mem.get(key)
+                if old is not None and old.rows is not None and stored.rows is None:
+                    continue
+                self._remember(key, stored)
+                if self._db is not None:
+                    rows.append((self._disk_key(key), pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)))
+            if rows and self._db is not None:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO results (key, outcome) VALUES (?, ?)", rows)
+                self._db.execute("COMMIT")
+
+    def __len__(self) -> int:
+        return len(self._mem)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+# ------------------------------------------------------------------------------------------------
+# Executor
+# ------------------------------------------------------------------------------------------------
+
+
+class Executor:
+    """Run statements read-only and bounded in a pool of worker processes.
+
+    ``workers`` defaults to the number of CPUs. ``grace_s`` is how long past a statement's own limit
+    the pool waits before killing the worker as a last resort. Use as a context manager, or call
+    :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: Limits = Limits(),
+        cache: bool = True,
+        cache_path: str | os.PathLike | None = None,
+        grace_s: float = 1.0,
+        chunk_size: int = 8,
+    ):
+        self.n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        self.limits = limits
+        self.grace_s = grace_s
+        self.chunk_size = max(1, chunk_size)
+        self.cache = ResultCache(cache_path) if (cache or cache_path is not None) else None
+        self._workers: list[_Worker] = []
+        self._urls: dict[str, DatabaseURL] = {}
+        self._lock = threading.Lock()
+        self.stats = collections.Counter()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for w in self._workers:
+            w.stop()
+        self._workers = []
+        if self.cache is not None:
+            self.cache.close()
+
+    def __del__(self) -> None:
+        try:
+            for w in self._workers:
+                if w.proc.poll() is None:
+                    w.proc.kill()
+        except Exception:
+            pass
+
+    def _ensure_workers(self, n: int) -> None:
+        while len(self._workers) < n:
+            self._workers.append(_Worker(self.limits.memory_mb))
+
+    # -- API --------------------------------------------------------------------------------------
+    def execute(
+        self, url: str, sql: str, limits: Limits | None = None, keep_rows: bool = True
+    ) -> ExecutionOutcome:
+        """Run one statement; see :meth:`run_batch`."""
+        return self.run_batch([Query(url, sql, limits, keep_rows)])[0]
+
+    def run_batch(
+        self,
+        queries: Sequence[Query],
+        progress: Callable[[int, ExecutionOutcome], None] | None = None,
+    ) -> list[ExecutionOutcome]:
+        """Run every query and return outcomes in input order.
+
+        Identical (database, statement) pairs run once; cached outcomes return at once; the rest are
+        grouped by database across the workers. ``progress(i, outcome)`` is called as each finishes.
+        """
+        with self._lock:
+            return self._run_batch(list(queries), progress)
+
+    def _parse(self, url: str) -> DatabaseURL | None:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            try:
+                parsed = parse_url(url)
+            except SQLFoundryError:
+                return None
+            self._urls[url] = parsed
+        return parsed
+
+    def _run_batch(
+        self, queries: list[Query], progress: Callable[[int, ExecutionOutcome], None] | None
+    ) -> list[ExecutionOutcome]:
+        results: list[ExecutionOutcome | None] = [None] * len(queries)
+        keys: dict[int, tuple] = {}
+        first_of: dict[tuple, int] = {}
+        followers: dict[int, list[int]] = collections.defaultdict(list)
+        pending: dict[str, collections.deque[_Task]] = collections.defaultdict(collections.deque)
+        identities: dict[str, str] = {}
+
+        def finish(i: int, outcome: ExecutionOutcome) -> None:
+            results[i] = outcome
+            if progress is not None:
+                progress(i, outcome)
+
+        n_pending = 0
+        for i, q in enumerate(queries):
+            parsed = self._parse(q.url)
+            if parsed is None:
+                try:
+                    parse_url(q.url)
+                except SQLFoundryError as exc:
+                    finish(i, ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message=str(exc)))
+                continue
+            limits = q.limits or self.limits
+            ident = identities.get(q.url)
+            if ident is None:
+                ident = identities[q.url] = database_identity(parsed)
+            key = (ident, normalize_for_cache(q.sql), limits.key())
+            if key in first_of:
+                followers[first_of[key]].append(i)
+                self.stats["deduplicated"] += 1
+                continue
+            if self.cache is not None:
+                hit = self.cache.get(key, q.keep_rows)
+                if hit is not None:
+                    self.stats["cache_hits"] += 1
+                    finish(i, hit)
+                    continue
+            first_of[key] = i
+            keys[i] = key
+            pending[parsed.key].append(_Task(i, parsed.raw, q.sql, limits, q.keep_rows, parsed.key))
+            n_pending += 1
+
+        if n_pending:
+            self._dispatch(pending, n_pending, finish)
+            if self.cache is not None:
+                self.cache.put_many((keys[i], results[i]) for i in keys if results[i] is not None)
+
+        for lead, others in followers.items():
+            src = results[lead]
+            assert src is not None
+            for j in others:
+                out = replace(src, cached=True)
+                if not queries[j].keep_rows:
+                    out.rows = None
+                elif out.rows is None and queries[lead].keep_rows is False:
+                    # The lead asked for fingerprints only; fetch rows for this one.
+                    out = self._run_batch([queries[j]], None)[0]
+                finish(j, out)
+        return results  # type: ignore[return-value]
+
+    def _dispatch(
+        self,
+        pending: dict[str, collections.deque[_Task]],
+        n_pending: int,
+        finish: Callable[[int, ExecutionOutcome], None],
+    ) -> None:
+        self._ensure_workers(min(self.n_workers, n_pending))
+        workers = self._workers[: min(self.n_workers, n_pending)]
+        remaining = n_pending
+
+        def refill(w: _Worker) -> None:
+            if len(w.inflight) >= 2 * self.chunk_size:
+                return
+            db = w.db if w.db in pending and pending[w.db] else None
+            if db is None:
+                busy = {x.db for x in workers if x is not w and x.inflight}
+                candidates = [d for d, q in pending.items() if q]
+                if not candidates:
+                    return
+                free = [d for d in candidates if d not in busy] or candidates
+                db = max(free, key=lambda d: len(pending[d]))
+            q = pending[db]
+            share = max(1, min(self.chunk_size, -(-len(q) // max(1, len(workers)))))
+            chunk = [q.popleft() for _ in range(min(share, len(q)))]
+            if not q:
+                del pending[db]
+            w.send(chunk)
+
+        def replace_worker(w: _Worker) -> _Worker:
+            w.kill()
+            self.stats["workers_replaced"] += 1
+            nw = _Worker(self.limits.memory_mb)
+            idx = self._workers.index(w)
+            self._workers[idx] = nw
+            workers[workers.index(w)] = nw
+            return nw
+
+        def requeue(tasks: Iterable[_Task]) -> None:
+            for t in reversed(list(tasks)):
+                pending.setdefault(t.db, collections.deque()).appendleft(t)
+
+        for w in workers:
+            refill(w)
+        while remaining:
+            active = [w for w in workers if w.inflight]
+            if not active:
+                for w in workers:
+                    refill(w)
+                continue
+            now = time.monotonic()
+            next_deadline = min(w.deadline(self.grace_s) for w in active)
+            ready = wait([w.conn for w in active], timeout=max(0.0, next_deadline - now))
+            by_conn = {w.conn: w for w in active}
+            for c in ready:
+                w = by_conn[c]
+                try:
+                    while w.conn.poll():
+                        task_id, outcome = w.conn.recv()
+                        head = w.inflight.popleft()
+                        assert head.index == task_id
+                        w.last_event = time.monotonic()
+                        finish(task_id, outcome)
+                        remaining -= 1
+                        if not w.inflight:
+                            break
+                except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                    # The worker died (crash, out-of-memory kill): fail its current task, retry the rest.
+                    head = w.inflight.popleft() if w.inflight else None
+                    rest = list(w.inflight)
+                    w.inflight.clear()
+                    nw = replace_worker(w)
+                    if head is not None:
+                        finish(
+                            head.index,
+                            ExecutionOutcome(
+                                status=OutcomeStatus.RUNTIME_ERROR,
+                                message=f"worker process died while running this statement ({type(exc).__name__})",
+                            ),
+                        )
+                        remaining -= 1
+                    requeue(rest)
+                    w = nw
+                refill(w)
+            now = time.monotonic()
+            for w in list(workers):
+                if w.inflight and now > w.deadline(self.grace_s) and not w.conn.poll():
+                    head = w.inflight.popleft()
+                    rest = list(w.inflight)
+                    w.inflight.clear()
+                    nw = replace_worker(w)
+                    self.stats["killed"] += 1
+                    finish(
+                        head.index,
+                        ExecutionOutcome(
+                            status=OutcomeStatus.TIMEOUT,
+                            message=f"no answer within {head.limits.timeout_s}s + {self.grace_s}s grace; "
+                            "the worker was killed and replaced",
+                            elapsed_ms=(now - w.last_event) * 1000.0,
+                        ),
+                    )
+                    remaining -= 1
+                    requeue(rest)
+                    refill(nw)
+
+
+if __name__ == "__main__":
+    # Worker entry point: python -m sqlfoundry.db.executor READ_FD WRITE_FD MEMORY_MB
+    _worker_main(
+        Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False), int(sys.argv[3])
+    )

@@ -1,0 +1,193 @@
+"""What executing one statement produced: a typed outcome, never an exception.
+
+Also the limits a statement runs under and the order-insensitive multiset fingerprint that lets
+callers compare results without holding them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import math
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import xxhash
+
+
+class OutcomeStatus(str, Enum):
+    OK = "ok"
+    SYNTAX_ERROR = "syntax_error"
+    RUNTIME_ERROR = "runtime_error"
+    TIMEOUT = "timeout"
+    DENIED = "denied"
+    TOO_LARGE = "too_large"
+
+
+#: CLI exit code for each status (0 only for ok).
+EXIT_CODES = {
+    OutcomeStatus.OK: 0,
+    OutcomeStatus.SYNTAX_ERROR: 3,
+    OutcomeStatus.RUNTIME_ERROR: 4,
+    OutcomeStatus.TIMEOUT: 5,
+    OutcomeStatus.DENIED: 6,
+    OutcomeStatus.TOO_LARGE: 7,
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds for one statement: wall time, rows and bytes fetched, engine memory."""
+
+    timeout_s: float = 10.0
+    max_rows: int = 100_000
+    max_bytes: int = 64 * 1024 * 1024
+    memory_mb: int = 1024
+
+    def key(self) -> tuple:
+        return (self.timeout_s, self.max_rows, self.max_bytes)
+
+
+@dataclass
+class ExecutionOutcome:
+    """The typed result of one statement. ``rows`` is None when the caller asked for fingerprints only."""
+
+    status: OutcomeStatus
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple] | None = None
+    row_count: int = 0
+    fingerprint: str | None = None
+    ordered_fingerprint: str | None = None
+    message: str = ""
+    elapsed_ms: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status is OutcomeStatus.OK
+
+    def to_json(self, with_rows: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status.value,
+            "columns": list(self.columns),
+            "row_count": self.row_count,
+            "fingerprint": self.fingerprint,
+            "ordered_fingerprint": self.ordered_fingerprint,
+            "message": self.message,
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+        if with_rows and self.rows is not None:
+            data["rows"] = [[json_value(v) for v in row] for row in self.rows]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExecutionOutcome:
+        rows = data.get("rows")
+        return cls(
+            status=OutcomeStatus(data["status"]),
+            columns=list(data.get("columns", [])),
+            rows=[tuple(r) for r in rows] if rows is not None else None,
+            row_count=int(data.get("row_count", 0)),
+            fingerprint=data.get("fingerprint"),
+            ordered_fingerprint=data.get("ordered_fingerprint"),
+            message=data.get("message", ""),
+            elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+        )
+
+
+def canonical_value(value: Any) -> Any:
+    """Map engine-specific Python values onto one comparable form.
+
+    Integral floats and Decimals become ints (so ``1 == 1.0`` as in Python's tuple equality, which the
+    public evaluators rely on), other Decimals become floats, temporal values ISO strings, bytes stay
+    bytes, strings stay strings (``'1' != 1``), NaN stays NaN.
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
+            return int(value)
+        return value
+    if isinstance(value, decimal.Decimal):
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat(sep=" ") if isinstance(value, _dt.datetime) else value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return str(value)
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def canonical_row(row: tuple) -> tuple:
+    return tuple(canonical_value(v) for v in row)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe form of a canonical value (bytes as hex with a prefix, NaN/inf as strings)."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+_PLAIN_TYPES = frozenset({int, str, bytes, type(None)})
+_MASK128 = (1 << 128) - 1
+
+
+def canonical_rows(rows: list) -> list[tuple]:
+    """canonical_row over many rows, skipping rows that are already canonical (the common case)."""
+    plain = _PLAIN_TYPES.issuperset
+    return [r if type(r) is tuple and plain(map(type, r)) else canonical_row(tuple(r)) for r in rows]
+
+
+class Fingerprinter:
+    """Incremental fingerprints of canonical rows: an order-insensitive multiset hash and an ordered one.
+
+    A row's hash is xxh3-128 of its ``repr`` (type-tagged: ``'1'`` and ``1`` differ, and canonical rows
+    already map ``1.0`` to ``1``). The multiset hash is the sum of row hashes mod 2**128 with the row
+    count, so results with the same rows in any order and the same multiplicities share it.
+    """
+
+    __slots__ = ("_sum", "_count", "_ordered")
+
+    def __init__(self) -> None:
+        self._sum = 0
+        self._count = 0
+        self._ordered = xxhash.xxh3_64()
+
+    def add_many(self, rows: list[tuple]) -> int:
+        """Add canonical rows; returns the byte size of their text form (used for byte caps)."""
+        reps = [r.encode("utf-8", "surrogatepass") for r in map(repr, rows)]
+        self._sum = (self._sum + sum(map(xxhash.xxh3_128_intdigest, reps))) & _MASK128
+        self._count += len(reps)
+        self._ordered.update(b"\x1e".join(reps) + b"\x1e")
+        return sum(map(len, reps))
+
+    def add(self, row: tuple) -> None:
+        self.add_many([row])
+
+    def multiset(self, ncols: int) -> str:
+        return f"{ncols}:{self._count}:{self._sum:032x}"
+
+    def ordered(self, ncols: int) -> str:
+        return f"{ncols}:{self._count}:{self._ordered.hexdigest()}"
+
+
+def fingerprint_rows(rows: list[tuple], ncols: int | None = None) -> tuple[str, str]:
+    """(multiset, ordered) fingerprints of canonical rows."""
+    fp = Fingerprinter()
+    fp.add_many(list(rows))
+    n = ncols if ncols is not None else (len(rows[0]) if rows else 0)
+    return fp.multiset(n), fp.ordered(n)

@@ -1,0 +1,245 @@
+"""The Executor on real SQLite and DuckDB files: typed outcomes, order, caching, real timeouts,
+hung-worker replacement, and read-only files left byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import time
+
+import duckdb
+import pytest
+
+from sqlfoundry.db.executor import Executor, Query, normalize_for_cache
+from sqlfoundry.db.outcome import ExecutionOutcome, Limits, OutcomeStatus, fingerprint_rows
+
+
+def _make_sqlite(path, n=200):
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE dept (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+        CREATE TABLE emp (id INTEGER PRIMARY KEY, name TEXT, salary REAL, dept_id INTEGER REFERENCES dept(id));
+        """
+    )
+    con.executemany("INSERT INTO dept VALUES (?, ?)", [(i, f"d{i}") for i in range(5)])
+    con.executemany(
+        "INSERT INTO emp VALUES (?, ?, ?, ?)",
+        [(i, f"e{i}", 1000.0 + i * 10.5 if i % 7 else None, i % 5) for i in range(n)],
+    )
+    con.commit()
+    con.close()
+    return path
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    return _make_sqlite(tmp_path_factory.mktemp("exec") / "company.sqlite")
+
+
+@pytest.fixture(scope="module")
+def url(db):
+    return f"sqlite:///{db}"
+
+
+@pytest.fixture(scope="module")
+def ex():
+    with Executor(workers=2, grace_s=0.5) as executor:
+        yield executor
+
+
+def test_ok_outcome_has_rows_columns_and_fingerprints(ex, url):
+    out = ex.execute(url, "SELECT id, name FROM dept ORDER BY id")
+    assert out.status is OutcomeStatus.OK
+    assert out.columns == ["id", "name"]
+    assert out.rows == [(i, f"d{i}") for i in range(5)]
+    assert out.row_count == 5
+    assert (out.fingerprint, out.ordered_fingerprint) == fingerprint_rows(out.rows, 2)
+
+
+@pytest.mark.parametrize(
+    ("sql", "status"),
+    [
+        ("SELEC id FROM dept", OutcomeStatus.SYNTAX_ERROR),
+        ("SELECT id FROM dept WHERE", OutcomeStatus.SYNTAX_ERROR),
+        ("SELECT nope FROM dept", OutcomeStatus.RUNTIME_ERROR),
+        ("SELECT * FROM no_such_table", OutcomeStatus.RUNTIME_ERROR),
+        ("DELETE FROM dept", OutcomeStatus.DENIED),
+        ("SELECT 1; DROP TABLE dept", OutcomeStatus.DENIED),
+        ("ATTACH DATABASE ':memory:' AS x", OutcomeStatus.DENIED),
+        ("PRAGMA user_version = 7", OutcomeStatus.DENIED),
+        ("SELECT randomblob(500000000)", OutcomeStatus.TOO_LARGE),
+        ("SELECT a.id FROM emp a, emp b", OutcomeStatus.TOO_LARGE),
+        ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT max(n) FROM r", OutcomeStatus.TIMEOUT),
+    ],
+)
+def test_typed_outcomes(ex, url, sql, status):
+    out = ex.execute(url, sql, Limits(timeout_s=0.5, max_rows=10_000))
+    assert out.status is status, out.message
+    assert out.message
+
+
+def test_batch_keeps_input_order_across_databases(ex, url, tmp_path):
+    other = _make_sqlite(tmp_path / "other.sqlite", n=10)
+    duck = tmp_path / "d.duckdb"
+    con = duckdb.connect(str(duck))
+    con.execute("CREATE TABLE t AS SELECT range AS x FROM range(7)")
+    con.close()
+    queries = []
+    for i in range(30):
+        target = [url, f"sqlite:///{other}", f"duckdb:///{duck}"][i % 3]
+        sql = "SELECT count(*) FROM t" if "duckdb" in target else f"SELECT count(*) + {i} FROM emp"
+        queries.append(Query(target, sql))
+    outs = ex.run_batch(queries)
+    for i, out in enumerate(outs):
+        assert out.ok, out.message
+        expected = 7 if i % 3 == 2 else (200 if i % 3 == 0 else 10) + i
+        assert out.rows == [(expected,)]
+
+
+def test_timeout_aborts_statement_and_batch_goes_on(ex, url):
+    bomb = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
+    limits = Limits(timeout_s=0.3)
+    start = time.monotonic()
+    outs = ex.run_batch([Query(url, bomb, limits), Query(url, "SELECT 42"), Query(url, bomb + " -- 2", limits)])
+    elapsed = time.monotonic() - start
+    assert [o.status for o in outs] == [OutcomeStatus.TIMEOUT, OutcomeStatus.OK, OutcomeStatus.TIMEOUT]
+    assert outs[1].rows == [(42,)]
+    for o in (outs[0], outs[2]):
+        assert 250 <= o.elapsed_ms < 300 + 1000  # aborted by the engine near its limit
+    assert elapsed < 5
+
+
+def test_hung_worker_is_killed_and_replaced(url):
+    with Executor(workers=1, grace_s=0.3, cache=False) as ex:
+        assert ex.execute(url, "SELECT 1").ok  # start the worker
+        pid = ex._workers[0].proc.pid
+        os.kill(pid, signal.SIGSTOP)  # the worker stops answering, as if stuck in a driver call
+        try:
+            start = time.monotonic()
+            outs = ex.run_batch([Query(url, f"SELECT {i}", Limits(timeout_s=0.5)) for i in range(5)])
+            elapsed = time.monotonic() - start
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert outs[0].status is OutcomeStatus.TIMEOUT
+        assert "killed" in outs[0].message
+        assert [o.rows for o in outs[1:]] == [[(i,)] for i in range(1, 5)]
+        assert ex.stats["workers_replaced"] == 1
+        assert ex._workers[0].proc.pid != pid
+        assert elapsed < 0.5 + 0.3 + 3
+
+
+def test_cache_hits_dedup_and_keep_rows(tmp_path, url):
+    with Executor(workers=1) as ex:
+        first = ex.execute(url, "SELECT name FROM dept WHERE id < 3 ORDER BY id")
+        again = ex.execute(url, "  SELECT name   FROM dept WHERE id < 3 ORDER BY id ;")
+        assert not first.cached and again.cached
+        assert again.rows == first.rows
+        slim = ex.execute(url, "SELECT name FROM dept WHERE id < 3 ORDER BY id", keep_rows=False)
+        assert slim.rows is None and slim.fingerprint == first.fingerprint
+        outs = ex.run_batch([Query(url, "SELECT 7"), Query(url, "SELECT 7"), Query(url, "SELECT 7")])
+        assert [o.rows for o in outs] == [[(7,)]] * 3
+        assert ex.stats["deduplicated"] == 2
+
+
+def test_disk_cache_persists_and_invalidates_on_change(tmp_path):
+    path = _make_sqlite(tmp_path / "c.sqlite", n=3)
+    url = f"sqlite:///{path}"
+    cache = tmp_path / "cache.sqlite"
+    with Executor(workers=1, cache_path=cache) as ex:
+        assert not ex.execute(url, "SELECT count(*) FROM emp").cached
+    with Executor(workers=1, cache_path=cache) as ex:
+        hit = ex.execute(url, "SELECT count(*) FROM emp")
+        assert hit.cached and hit.rows == [(3,)]
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO emp VALUES (99, 'x', 1.0, 1)")
+    con.commit()
+    con.close()
+    with Executor(workers=1, cache_path=cache) as ex:
+        fresh = ex.execute(url, "SELECT count(*) FROM emp")
+        assert not fresh.cached and fresh.rows == [(4,)]
+
+
+def test_fingerprint_is_order_insensitive_multiset(ex, url):
+    asc = ex.execute(url, "SELECT dept_id FROM emp ORDER BY id")
+    desc = ex.execute(url, "SELECT dept_id FROM emp ORDER BY id DESC")
+    distinct = ex.execute(url, "SELECT DISTINCT dept_id FROM emp")
+    assert asc.fingerprint == desc.fingerprint
+    assert asc.ordered_fingerprint != desc.ordered_fingerprint
+    assert asc.fingerprint != distinct.fingerprint  # multiplicities count
+    one_int = ex.execute(url, "SELECT 1")
+    one_real = ex.execute(url, "SELECT 1.0")
+    one_text = ex.execute(url, "SELECT '1'")
+    assert one_int.fingerprint == one_real.fingerprint != one_text.fingerprint
+
+
+def test_missing_database_is_a_typed_outcome_not_an_exception(ex, tmp_path, url):
+    outs = ex.run_batch([Query(f"sqlite:///{tmp_path}/missing.sqlite", "SELECT 1"), Query(url, "SELECT 2")])
+    assert outs[0].status is OutcomeStatus.RUNTIME_ERROR and "does not exist" in outs[0].message
+    assert outs[1].rows == [(2,)]
+    bad = ex.execute("oracle://x/y", "SELECT 1")
+    assert bad.status is OutcomeStatus.RUNTIME_ERROR and "unsupported" in bad.message
+
+
+def test_writes_leave_file_byte_for_byte_unchanged(tmp_path):
+    path = _make_sqlite(tmp_path / "w.sqlite")
+    before = _sha(path)
+    files_before = sorted(os.listdir(tmp_path))
+    url = f"sqlite:///{path}"
+    attacks = [
+        "INSERT INTO dept VALUES (9, 'x')",
+        "UPDATE emp SET salary = 0",
+        "DROP TABLE emp",
+        "CREATE TEMP TABLE t AS SELECT 1",
+        f"VACUUM INTO '{tmp_path}/copy.sqlite'",
+        "PRAGMA journal_mode = WAL",
+        "SELECT load_extension('x')",
+        "BEGIN IMMEDIATE",
+    ]
+    with Executor(workers=1, cache=False) as ex:
+        outs = ex.run_batch([Query(url, a) for a in attacks])
+    assert all(o.status is OutcomeStatus.DENIED for o in outs), [(o.status, o.message) for o in outs]
+    assert _sha(path) == before
+    assert sorted(os.listdir(tmp_path)) == files_before
+
+
+def test_row_and_byte_caps(ex, url):
+    assert ex.execute(url, "SELECT * FROM emp", Limits(max_rows=199)).status is OutcomeStatus.TOO_LARGE
+    assert ex.execute(url, "SELECT * FROM emp", Limits(max_rows=200)).status is OutcomeStatus.OK
+    big = ex.execute(url, "SELECT * FROM emp", Limits(max_bytes=1000))
+    assert big.status is OutcomeStatus.TOO_LARGE and "byte" in big.message
+
+
+def test_invalid_utf8_is_decoded_lossily(tmp_path):
+    path = tmp_path / "latin.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (s TEXT)")
+    con.execute("INSERT INTO t VALUES (CAST(X'41E942' AS TEXT))")
+    con.commit()
+    con.close()
+    with Executor(workers=1) as ex:
+        out = ex.execute(f"sqlite:///{path}", "SELECT s FROM t")
+    assert out.ok and out.rows == [("AB",)]
+
+
+def test_outcome_json_round_trip(ex, url):
+    out = ex.execute(url, "SELECT id, salary, NULL AS n FROM emp WHERE id < 3")
+    back = ExecutionOutcome.from_json(out.to_json())
+    assert back.rows == out.rows and back.status is out.status and back.fingerprint == out.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [("SELECT  1 ;", "SELECT 1"), ("select\n a\tfrom t", "select a from t"), ("SELECT 'a  b'", "SELECT 'a  b'")],
+)
+def test_normalize_for_cache(raw, norm):
+    assert normalize_for_cache(raw) == norm
