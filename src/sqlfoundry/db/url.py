@@ -7,7 +7,7 @@ A bare path ending in ``.sqlite``/``.db``/``.sqlite3`` or ``.duckdb`` is accepte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -45,11 +45,15 @@ class DatabaseURL:
     def is_file(self) -> bool:
         return self.engine in ("sqlite", "duckdb")
 
-    @property
-    def key(self) -> str:
+    key: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        # Computed once: resolving a path is far slower than anything else done per statement.
         if self.is_file:
-            return f"{self.engine}:{Path(self.path).resolve()}"  # type: ignore[arg-type]
-        return f"{self.engine}://{self.user or ''}@{self.host or ''}:{self.port or ''}/{self.database or ''}"
+            key = f"{self.engine}:{Path(self.path).resolve()}"  # type: ignore[arg-type]
+        else:
+            key = f"{self.engine}://{self.user or ''}@{self.host or ''}:{self.port or ''}/{self.database or ''}"
+        object.__setattr__(self, "key", key)
 
     @property
     def display(self) -> str:
