@@ -73,6 +73,9 @@ def database_identity(url: DatabaseURL) -> str:
 # ------------------------------------------------------------------------------------------------
 
 _MAX_OPEN_CONNECTIONS = 8
+_READY = "ready"
+#: How long a new worker may take to start (interpreter + imports) before it counts as hung.
+_STARTUP_TIMEOUT_S = 60.0
 
 
 def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
@@ -86,6 +89,10 @@ def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
     except sqlite3.Error:
         pass
     open_connectors: collections.OrderedDict = collections.OrderedDict()
+    try:
+        conn.send(_READY)  # imports are done: deadlines start counting from here
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             msg = rx.recv()
@@ -163,6 +170,7 @@ class _Worker:
         self.inflight: collections.deque[_Task] = collections.deque()
         self.last_event = time.monotonic()
         self.db: str | None = None
+        self.ready = False
 
     def send(self, tasks: list[_Task]) -> None:
         self.tx.send([(t.index, t.url, t.sql, t.limits, t.keep_rows) for t in tasks])
@@ -172,6 +180,8 @@ class _Worker:
         self.db = tasks[-1].db
 
     def deadline(self, grace_s: float) -> float:
+        if not self.ready:
+            return self.last_event + _STARTUP_TIMEOUT_S
         head = self.inflight[0]
         return self.last_event + head.limits.timeout_s + grace_s
 
@@ -491,7 +501,12 @@ class Executor:
                 w = by_conn[c]
                 try:
                     while w.conn.poll():
-                        task_id, outcome = w.conn.recv()
+                        msg = w.conn.recv()
+                        if msg == _READY:
+                            w.ready = True
+                            w.last_event = time.monotonic()
+                            continue
+                        task_id, outcome = msg
                         head = w.inflight.popleft()
                         assert head.index == task_id
                         w.last_event = time.monotonic()
