@@ -11,7 +11,10 @@ import pytest
 
 from sqlfoundry.db.example import build_example_db
 
-EXE = [shutil.which("sqlfoundry") or sys.executable, *([] if shutil.which("sqlfoundry") else ["-m", "sqlfoundry.cli"])]
+EXE = [
+    shutil.which("sqlfoundry") or sys.executable,
+    *([] if shutil.which("sqlfoundry") else ["-m", "sqlfoundry.cli"]),
+]
 
 
 def run(*args: str, stdin: str | None = None, cwd=None) -> subprocess.CompletedProcess:
@@ -29,7 +32,11 @@ def example(tmp_path_factory):
         ("SELECT count(*) AS n FROM book", 0, "ok"),
         ("SELEC 1", 3, "syntax_error"),
         ("SELECT missing FROM book", 4, "runtime_error"),
-        ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r", 5, "timeout"),
+        (
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r",
+            5,
+            "timeout",
+        ),
         ("DROP TABLE book", 6, "denied"),
         ("SELECT * FROM sale_item", 7, "too_large"),
     ],
@@ -44,7 +51,12 @@ def test_exec_json_and_exit_codes(example, sql, code, status):
 
 
 def test_exec_reads_stdin_and_prints_a_table(example):
-    proc = run("exec", f"sqlite:///{example}", "-", stdin="SELECT genre FROM book GROUP BY genre ORDER BY genre LIMIT 2")
+    proc = run(
+        "exec",
+        f"sqlite:///{example}",
+        "-",
+        stdin="SELECT genre FROM book GROUP BY genre ORDER BY genre LIMIT 2",
+    )
     assert proc.returncode == 0
     assert "genre" in proc.stdout and "2 rows" in proc.stdout
 

@@ -76,7 +76,10 @@ def test_ok_outcome_has_rows_columns_and_fingerprints(ex, url):
         ("PRAGMA user_version = 7", OutcomeStatus.DENIED),
         ("SELECT randomblob(500000000)", OutcomeStatus.TOO_LARGE),
         ("SELECT a.id FROM emp a, emp b", OutcomeStatus.TOO_LARGE),
-        ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT max(n) FROM r", OutcomeStatus.TIMEOUT),
+        (
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT max(n) FROM r",
+            OutcomeStatus.TIMEOUT,
+        ),
     ],
 )
 def test_typed_outcomes(ex, url, sql, status):
@@ -107,7 +110,9 @@ def test_timeout_aborts_statement_and_batch_goes_on(ex, url):
     bomb = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
     limits = Limits(timeout_s=0.3)
     start = time.monotonic()
-    outs = ex.run_batch([Query(url, bomb, limits), Query(url, "SELECT 42"), Query(url, bomb + " -- 2", limits)])
+    outs = ex.run_batch(
+        [Query(url, bomb, limits), Query(url, "SELECT 42"), Query(url, bomb + " -- 2", limits)]
+    )
     elapsed = time.monotonic() - start
     assert [o.status for o in outs] == [OutcomeStatus.TIMEOUT, OutcomeStatus.OK, OutcomeStatus.TIMEOUT]
     assert outs[1].rows == [(42,)]
@@ -239,7 +244,11 @@ def test_outcome_json_round_trip(ex, url):
 
 @pytest.mark.parametrize(
     ("raw", "norm"),
-    [("SELECT  1 ;", "SELECT 1"), ("select\n a\tfrom t", "select a from t"), ("SELECT 'a  b'", "SELECT 'a  b'")],
+    [
+        ("SELECT  1 ;", "SELECT 1"),
+        ("select\n a\tfrom t", "select a from t"),
+        ("SELECT 'a  b'", "SELECT 'a  b'"),
+    ],
 )
 def test_normalize_for_cache(raw, norm):
     assert normalize_for_cache(raw) == norm

@@ -95,5 +95,8 @@ def test_screen_refuses(sql, status):
 
 def test_screen_denied_functions_only_when_called():
     deny = frozenset({"pg_read_file"})
-    assert screen_statement("SELECT pg_read_file('/etc/passwd')", "postgres", deny).status is OutcomeStatus.DENIED
+    assert (
+        screen_statement("SELECT pg_read_file('/etc/passwd')", "postgres", deny).status
+        is OutcomeStatus.DENIED
+    )
     assert screen_statement("SELECT 'pg_read_file(' AS s", "postgres", deny) is None

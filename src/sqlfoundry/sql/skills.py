@@ -1,0 +1,274 @@
+"""What a query exercises: the SQL skills it uses (read off its sqlglot AST) and a four-level
+complexity (simple, moderate, complex, highly_complex) in the spirit of OmniSQL's synthesis levels.
+
+Skills drive curriculum sampling, per-skill evaluation breakdowns and synthesis coverage; complexity
+is the coarse bucket shown in reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .normalize import parse_sql
+
+#: every skill name :func:`sql_skills` can return, with what makes a query have it
+SKILLS: dict[str, str] = {
+    "aggregation": "an aggregate function (COUNT, SUM, AVG, MIN, MAX, GROUP_CONCAT, ...) outside a window",
+    "arithmetic": "+, -, *, /, % on values (a negative number literal is not arithmetic)",
+    "between": "BETWEEN ... AND ...",
+    "case": "CASE or IIF",
+    "cte": "a WITH clause",
+    "date_time": "a date/time function (date, datetime, julianday, strftime, CURRENT_DATE, ...)",
+    "distinct": "SELECT DISTINCT or an aggregate over DISTINCT values",
+    "filter": "a WHERE clause",
+    "group_by": "a GROUP BY clause",
+    "having": "a HAVING clause",
+    "in": "IN (list) or IN (subquery)",
+    "is_null": "IS NULL or IS NOT NULL",
+    "join": "more than one table in a FROM clause (JOIN or comma)",
+    "like": "LIKE, ILIKE or GLOB pattern matching",
+    "limit": "LIMIT (or FETCH FIRST)",
+    "negation": "NOT (NOT IN, NOT LIKE, NOT BETWEEN, NOT EXISTS, IS NOT NULL, NOT cond)",
+    "nested": "a subquery anywhere except as a set operation's operand or a CTE's own body",
+    "order_by": "an ORDER BY clause of a query (not one inside a window specification)",
+    "projection": "a SELECT list (every query has it)",
+    "set_operation": "UNION, INTERSECT or EXCEPT",
+    "string_function": "a string function (substr, instr, replace, upper, lower, length, trim, ||, ...)",
+    "window": "a window function (... OVER (...))",
+}
+
+_DATE_TIME_CLASSES = tuple(
+    getattr(exp, name)
+    for name in (
+        "Date", "Datetime", "Time", "TimeToStr", "StrToTime", "StrToDate", "TsOrDsToTimestamp",
+        "TsOrDsToDate", "CurrentDate", "CurrentDatetime", "CurrentTime", "CurrentTimestamp", "DateAdd",
+        "DateSub", "DateDiff", "DateTrunc", "DatetimeAdd", "DatetimeSub", "DatetimeDiff", "TimestampAdd",
+        "TimestampDiff", "TimeAdd", "TimeSub", "TimeDiff", "Year", "Month", "Day", "Quarter", "Week",
+        "DayOfWeek", "DayOfMonth", "DayOfYear", "Extract", "UnixToTime", "TimeToUnix", "TimeStrToTime",
+        "TimeStrToDate", "DateStrToDate", "DateToDateStr", "LastDay", "UnixSeconds",
+    )
+    if hasattr(exp, name)
+)  # fmt: skip
+_DATE_TIME_NAMES = {
+    "date", "time", "datetime", "julianday", "strftime", "unixepoch", "timediff", "now", "current_date",
+    "current_time", "current_timestamp", "year", "month", "day", "hour", "minute", "second", "dayofweek",
+    "date_part", "datepart", "date_trunc", "to_date", "to_timestamp", "age", "makedate", "str_to_date",
+}  # fmt: skip
+
+_STRING_CLASSES = tuple(
+    getattr(exp, name)
+    for name in (
+        "Lower", "Upper", "Length", "Substring", "StrPosition", "DPipe", "Concat", "ConcatWs", "Replace",
+        "Trim", "Initcap", "Left", "Right", "Pad", "Reverse", "RegexpReplace", "RegexpExtract", "Unicode",
+        "Chr", "Repeat", "SplitPart", "Split", "Format", "Soundex", "Levenshtein", "Hex",
+    )
+    if hasattr(exp, name)
+)  # fmt: skip
+_STRING_NAMES = {
+    "substr", "substring", "instr", "replace", "upper", "lower", "length", "trim", "ltrim", "rtrim",
+    "printf", "format", "char", "unicode", "soundex", "concat", "concat_ws", "left", "right", "lpad",
+    "rpad", "reverse", "repeat", "split_part", "position", "locate", "initcap", "quote", "hex",
+}  # fmt: skip
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv)
+
+
+def _function_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    return ""
+
+
+def _frame_queries(tree: exp.Expression) -> set[int]:
+    """ids of the queries that are a statement's own body: the root, set-operation operands and CTE
+    bodies (with the Subquery wrappers around them); any other query is a nested subquery."""
+    frame: set[int] = set()
+
+    def mark(node: exp.Expression | None) -> None:
+        if node is None:
+            return
+        frame.add(id(node))
+        if isinstance(node, exp.Subquery):
+            mark(node.this)
+        elif isinstance(node, exp.SetOperation):
+            mark(node.this)
+            mark(node.expression)
+        with_ = node.args.get("with_") or node.args.get("with")
+        if with_ is not None:
+            for cte in with_.expressions:
+                mark(cte.this)
+
+    mark(tree)
+    return frame
+
+
+def _nested_queries(tree: exp.Expression) -> list[exp.Expression]:
+    frame = _frame_queries(tree)
+    nested = []
+    for node in tree.walk():
+        if isinstance(node, exp.Select) and id(node) not in frame:
+            nested.append(node)
+    return nested
+
+
+def _nesting_depth(node: exp.Expression, frame: set[int]) -> int:
+    depth = 0
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, exp.Select) and id(parent) not in frame:
+            depth += 1
+        parent = parent.parent
+    return depth + 1
+
+
+def _in_window(node: exp.Expression) -> bool:
+    return isinstance(node.parent, exp.Window) or (
+        isinstance(node.parent, exp.Filter) and isinstance(node.parent.parent, exp.Window)
+    )
+
+
+def sql_skills(sql: str | exp.Expression, dialect: str = "sqlite") -> list[str]:
+    """The sorted names (see :data:`SKILLS`) of the SQL skills a query uses.
+
+    Raises :class:`~sqlfoundry.sql.normalize.SQLParseError` when the SQL does not parse.
+    """
+    tree = parse_sql(sql, dialect, copy=False) if isinstance(sql, str) else sql
+    found: set[str] = set()
+    for node in tree.walk():
+        if isinstance(node, exp.Select):
+            found.add("projection")
+            if node.args.get("distinct"):
+                found.add("distinct")
+            if node.args.get("joins"):
+                found.add("join")
+        elif isinstance(node, exp.Where):
+            found.add("filter")
+        elif isinstance(node, exp.Group):
+            found.add("group_by")
+        elif isinstance(node, exp.Having):
+            found.add("having")
+        elif isinstance(node, exp.Order):
+            if not isinstance(node.parent, exp.Window):
+                found.add("order_by")
+        elif isinstance(node, (exp.Limit, exp.Fetch)):
+            found.add("limit")
+        elif isinstance(node, exp.SetOperation):
+            found.add("set_operation")
+        elif isinstance(node, exp.Distinct):
+            found.add("distinct")
+        elif isinstance(node, (exp.Case, exp.If)):
+            found.add("case")
+        elif isinstance(node, exp.With):
+            found.add("cte")
+        elif isinstance(node, exp.Window):
+            found.add("window")
+        elif isinstance(node, (exp.Like, exp.ILike, exp.Glob)):
+            found.add("like")
+        elif isinstance(node, exp.In):
+            found.add("in")
+        elif isinstance(node, exp.Between):
+            found.add("between")
+        elif isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+            found.add("is_null")
+        elif isinstance(node, exp.Not):
+            found.add("negation")
+        elif isinstance(node, _ARITHMETIC):
+            found.add("arithmetic")
+        elif isinstance(node, exp.Neg) and not isinstance(node.this, exp.Literal):
+            found.add("arithmetic")
+
+        if isinstance(node, exp.AggFunc) and not _in_window(node):
+            found.add("aggregation")
+        if isinstance(node, _DATE_TIME_CLASSES) or _function_name(node) in _DATE_TIME_NAMES:
+            found.add("date_time")
+        if isinstance(node, _STRING_CLASSES) or _function_name(node) in _STRING_NAMES:
+            found.add("string_function")
+        if node.args.get("negate") and isinstance(node, exp.Predicate):
+            found.add("negation")
+    if _nested_queries(tree):
+        found.add("nested")
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------------
+# complexity
+
+COMPLEXITY_LEVELS = ("simple", "moderate", "complex", "highly_complex")
+
+
+@dataclass(frozen=True)
+class ComplexityCounts:
+    """The counts :func:`sql_complexity` decides on."""
+
+    joins: int  # tables beyond the first, summed over every FROM
+    subqueries: int  # nested queries (see SKILLS["nested"])
+    nesting_depth: int  # 0 without subqueries, 1 for a subquery, 2 for a subquery inside one, ...
+    set_operations: int
+    aggregations: int
+    where_conditions: int  # predicates joined by AND/OR, summed over every WHERE
+    ctes: int
+    windows: int
+    has_group_by: bool
+    has_having: bool
+    has_case: bool
+
+
+def complexity_counts(sql: str | exp.Expression, dialect: str = "sqlite") -> ComplexityCounts:
+    tree = parse_sql(sql, dialect, copy=False) if isinstance(sql, str) else sql
+    frame = _frame_queries(tree)
+    nested = _nested_queries(tree)
+    where_conditions = 0
+    for where in tree.find_all(exp.Where):
+        where_conditions += 1 + sum(1 for n in where.this.walk() if isinstance(n, exp.Connector))
+    return ComplexityCounts(
+        joins=sum(len(s.args.get("joins") or []) for s in tree.find_all(exp.Select)),
+        subqueries=len(nested),
+        nesting_depth=max((_nesting_depth(s, frame) for s in nested), default=0),
+        set_operations=sum(1 for _ in tree.find_all(exp.SetOperation)),
+        aggregations=sum(1 for n in tree.find_all(exp.AggFunc) if not _in_window(n)),
+        where_conditions=where_conditions,
+        ctes=sum(1 for _ in tree.find_all(exp.CTE)),
+        windows=sum(1 for _ in tree.find_all(exp.Window)),
+        has_group_by=tree.find(exp.Group) is not None,
+        has_having=tree.find(exp.Having) is not None,
+        has_case=tree.find(exp.Case, exp.If) is not None,
+    )
+
+
+def complexity_from_counts(c: ComplexityCounts) -> str:
+    """The documented rule (first match wins):
+
+    - ``highly_complex``: a CTE or a window function; or subqueries nested two deep; or three or more
+      subqueries and set operations together; or a subquery/set operation in a query that also joins
+      three or more tables.
+    - ``complex``: a subquery or a set operation; or three or more tables joined; or a join together
+      with GROUP BY; or HAVING.
+    - ``moderate``: a join; or an aggregate, GROUP BY or CASE; or three or more WHERE conditions.
+    - ``simple``: everything else (one table, projection, filters, ORDER BY, LIMIT).
+    """
+    nesting = c.subqueries + c.set_operations
+    if c.ctes or c.windows or c.nesting_depth >= 2 or nesting >= 3 or (nesting and c.joins >= 2):
+        return "highly_complex"
+    if nesting or c.joins >= 2 or (c.joins and c.has_group_by) or c.has_having:
+        return "complex"
+    if c.joins or c.aggregations or c.has_group_by or c.has_case or c.where_conditions >= 3:
+        return "moderate"
+    return "simple"
+
+
+def sql_complexity(sql: str | exp.Expression, dialect: str = "sqlite") -> str:
+    """simple, moderate, complex or highly_complex (see :func:`complexity_from_counts` for the rule)."""
+    return complexity_from_counts(complexity_counts(sql, dialect))
+
+
+__all__ = [
+    "COMPLEXITY_LEVELS",
+    "SKILLS",
+    "ComplexityCounts",
+    "complexity_counts",
+    "complexity_from_counts",
+    "sql_complexity",
+    "sql_skills",
+]
