@@ -11,13 +11,13 @@ import decimal
 import math
 import uuid
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import xxhash
 
 
-class OutcomeStatus(str, Enum):
+class OutcomeStatus(StrEnum):
     OK = "ok"
     SYNTAX_ERROR = "syntax_error"
     RUNTIME_ERROR = "runtime_error"
