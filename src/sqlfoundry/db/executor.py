@@ -45,6 +45,8 @@ class Query:
     sql: str
     limits: Limits | None = None
     keep_rows: bool = True
+    #: False to neither read nor write the result cache for this statement (e.g. one-off predictions)
+    cache: bool = True
 
 
 def normalize_for_cache(sql: str) -> str:
@@ -74,6 +76,7 @@ def database_identity(url: DatabaseURL) -> str:
 
 _MAX_OPEN_CONNECTIONS = 8
 _READY = "ready"
+_FLUSH_INTERVAL_S = 0.005
 #: How long a new worker may take to start (interpreter + imports) before it counts as hung.
 _STARTUP_TIMEOUT_S = 60.0
 
@@ -100,6 +103,8 @@ def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
             break
         if msg is None:
             break
+        results: list = []
+        last_flush = time.monotonic()
         for task_id, url, sql, limits, keep_rows in msg:
             try:
                 connector = open_connectors.get(url)
@@ -129,8 +134,21 @@ def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
                         bad.close()
                     except Exception:
                         pass
+            results.append((task_id, outcome))
+            now = time.monotonic()
+            # Answer in small bursts: one pipe message per fast statement would cost more than the
+            # statement, but a result never waits more than a few milliseconds, so the parent's view
+            # of when the current statement started stays accurate for its deadline.
+            if now - last_flush >= _FLUSH_INTERVAL_S:
+                try:
+                    conn.send(results)
+                except (BrokenPipeError, OSError):
+                    return
+                results = []
+                last_flush = now
+        if results:
             try:
-                conn.send((task_id, outcome))
+                conn.send(results)
             except (BrokenPipeError, OSError):
                 return
     for c in open_connectors.values():
@@ -199,11 +217,14 @@ class _Worker:
         finally:
             self._close_pipes()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
         try:
             self.tx.send(None)
         except (BrokenPipeError, OSError):
             pass
+
+    def stop(self) -> None:
+        """Wait for a worker asked to stop (request_stop), killing it if it lingers."""
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -314,7 +335,7 @@ class Executor:
         cache: bool = True,
         cache_path: str | os.PathLike | None = None,
         grace_s: float = 1.0,
-        chunk_size: int = 8,
+        chunk_size: int = 32,
     ):
         self.n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self.limits = limits
@@ -334,6 +355,8 @@ class Executor:
         self.close()
 
     def close(self) -> None:
+        for w in self._workers:
+            w.request_stop()
         for w in self._workers:
             w.stop()
         self._workers = []
@@ -415,14 +438,15 @@ class Executor:
                 followers[first_of[key]].append(i)
                 self.stats["deduplicated"] += 1
                 continue
-            if self.cache is not None:
+            if self.cache is not None and q.cache:
                 hit = self.cache.get(key, q.keep_rows)
                 if hit is not None:
                     self.stats["cache_hits"] += 1
                     finish(i, hit)
                     continue
             first_of[key] = i
-            keys[i] = key
+            if q.cache:
+                keys[i] = key
             pending[parsed.key].append(_Task(i, parsed.raw, q.sql, limits, q.keep_rows, parsed.key))
             n_pending += 1
 
@@ -435,7 +459,7 @@ class Executor:
             src = results[lead]
             assert src is not None
             for j in others:
-                out = replace(src, cached=True)
+                out = replace(src)
                 if not queries[j].keep_rows:
                     out.rows = None
                 elif out.rows is None and queries[lead].keep_rows is False:
@@ -506,12 +530,12 @@ class Executor:
                             w.ready = True
                             w.last_event = time.monotonic()
                             continue
-                        task_id, outcome = msg
-                        head = w.inflight.popleft()
-                        assert head.index == task_id
                         w.last_event = time.monotonic()
-                        finish(task_id, outcome)
-                        remaining -= 1
+                        for task_id, outcome in msg:
+                            head = w.inflight.popleft()
+                            assert head.index == task_id
+                            finish(task_id, outcome)
+                            remaining -= 1
                         if not w.inflight:
                             break
                 except (EOFError, OSError, pickle.UnpicklingError) as exc:

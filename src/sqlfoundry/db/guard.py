@@ -9,38 +9,27 @@ read-only transaction does not: several statements in one string, ``SELECT … I
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import SqlglotError
-from sqlglot.tokens import TokenType
+from functools import cache
 
 from .outcome import OutcomeStatus
 
-_READ_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.L_PAREN}
-
 # Token types that never belong in a read-only query (identifiers that collide must be quoted).
-_FORBIDDEN = {
-    TokenType.INSERT,
-    TokenType.UPDATE,
-    TokenType.DELETE,
-    TokenType.MERGE,
-    TokenType.DROP,
-    TokenType.CREATE,
-    TokenType.ALTER,
-    TokenType.TRUNCATE,
-    TokenType.ATTACH,
-    TokenType.DETACH,
-    TokenType.PRAGMA,
-    TokenType.GRANT,
-    TokenType.COPY,
-    TokenType.COMMIT,
-    TokenType.ROLLBACK,
-    TokenType.COMMAND,
-    TokenType.INTO,
-    TokenType.SET,
-    TokenType.INSTALL,
-    TokenType.TEMPORARY,
-}
+_FORBIDDEN_NAMES = (
+    "INSERT", "UPDATE", "DELETE", "MERGE", "DROP", "CREATE", "ALTER", "TRUNCATE", "ATTACH", "DETACH",
+    "PRAGMA", "GRANT", "COPY", "COMMIT", "ROLLBACK", "COMMAND", "INTO", "SET", "INSTALL", "TEMPORARY",
+)  # fmt: skip
+
+
+@cache
+def _sqlglot():
+    """sqlglot, imported on first use: worker processes that only run SQLite SELECTs never need it."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    read_starts = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.L_PAREN}
+    forbidden = {getattr(TokenType, name) for name in _FORBIDDEN_NAMES}
+    return Dialect, SqlglotError, TokenType, read_starts, forbidden
 
 # Statement words that are real commands (denied) rather than typos (syntax errors).
 _COMMAND_WORDS = {
@@ -77,6 +66,7 @@ def screen_statement(sql: str, engine: str, denied_functions: frozenset[str] = f
     """Return why ``sql`` must not run on ``engine``, or None when it may be sent to the engine."""
     if not sql or not sql.strip():
         return Screened(OutcomeStatus.SYNTAX_ERROR, "empty statement")
+    Dialect, SqlglotError, TokenType, _READ_STARTS, _FORBIDDEN = _sqlglot()
     try:
         tokens = Dialect.get_or_raise(_SQLGLOT_DIALECT[engine]).tokenize(sql)
     except SqlglotError as exc:
