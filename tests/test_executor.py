@@ -248,6 +248,7 @@ def test_outcome_json_round_trip(ex, url):
         ("SELECT  1 ;", "SELECT 1"),
         ("select\n a\tfrom t", "select a from t"),
         ("SELECT 'a  b'", "SELECT 'a  b'"),
+        ("SELECT 1 AS a -- note\n, 2 AS b", "SELECT 1 AS a -- note\n, 2 AS b"),
     ],
 )
 def test_normalize_for_cache(raw, norm):

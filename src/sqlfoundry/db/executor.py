@@ -51,9 +51,10 @@ class Query:
 
 def normalize_for_cache(sql: str) -> str:
     """A cheap normal form for cache keys: trimmed, trailing semicolons dropped, and whitespace
-    collapsed when the statement holds no quotes (so literal contents are never altered)."""
+    collapsed when the statement holds no quotes and no line comment (so neither a literal nor the
+    end of a ``--`` comment is ever altered)."""
     s = sql.strip().rstrip(";").strip()
-    if not any(q in s for q in "'\"`["):
+    if "--" not in s and not any(q in s for q in "'\"`["):
         s = _WS.sub(" ", s)
     return s
 

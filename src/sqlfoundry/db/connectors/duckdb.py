@@ -16,6 +16,15 @@ from ..schema_model import Column, ForeignKey, Table
 from .base import Connector, Stopwatch, TooLarge, fetch_bounded
 
 
+#: Table and scalar functions that act on the instance rather than read data (a read-only file does
+#: not stop them) or that run SQL given as text, which would bypass the statement-type check.
+DENIED_FUNCTIONS = frozenset({
+    "checkpoint", "force_checkpoint", "truncate_duckdb_logs", "enable_logging", "disable_logging",
+    "enable_profiling", "disable_profiling", "add_grammar_extension", "query", "query_table",
+    "json_execute_serialized_sql", "getenv", "install_extension", "load_extension",
+})  # fmt: skip
+
+
 class DuckDBConnector(Connector):
     engine: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
@@ -52,7 +61,7 @@ class DuckDBConnector(Connector):
         if self.conn is None:
             self.open(limits.memory_mb)
         assert self.conn is not None
-        screened = screen_statement(sql, "duckdb")
+        screened = screen_statement(sql, "duckdb", DENIED_FUNCTIONS)
         if screened is not None and screened.status is OutcomeStatus.DENIED:
             return ExecutionOutcome(status=screened.status, message=screened.message, elapsed_ms=watch.ms)
         try:

@@ -1,0 +1,995 @@
+"""Execution accuracy of predicted SQL against gold, with Spider, BIRD or strict result semantics.
+
+:class:`EvalConfig` holds every option (documented defaults); :func:`evaluate` reads the files, runs
+gold and predictions through the Executor (gold results cached on disk) and returns an
+:class:`EvalResult` with per-example outcomes, breakdowns and the TrustSQL reliability score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..db.outcome import ExecutionOutcome, Limits, OutcomeStatus, json_value
+from ..errors import InputFormatError, SQLFoundryError
+from . import official
+from .formats import GoldExample, Prediction, pair_by_key, pair_by_position, read_gold, read_predictions
+from .reliability import ReliabilitySample, is_abstention, reliability_report
+
+FORMATS = ("spider", "bird")
+COMPATS = ("default", "official")
+MODES = ("spider", "bird", "strict")
+
+# Per-example outcome classes.
+CORRECT = "correct"
+WRONG_RESULT = "wrong_result"
+ABSTAINED = "abstained"
+ANSWERED_INFEASIBLE = "answered_infeasible"
+GOLD_ERROR = "gold_error"
+UNAVAILABLE = "unavailable"
+#: prediction failures, one per Executor status
+PRED_FAILURES = tuple(s.value for s in OutcomeStatus if s is not OutcomeStatus.OK)
+ERROR_CLASSES = (WRONG_RESULT, *PRED_FAILURES, ABSTAINED, ANSWERED_INFEASIBLE, GOLD_ERROR, UNAVAILABLE)
+
+DIFFICULTY_ORDER = ("easy", "medium", "hard", "extra", "simple", "moderate", "challenging")
+_PREVIEW_ROWS = 5
+_PREVIEW_CHARS = 120
+CHECKPOINT_VERSION = 1
+
+
+class CheckpointMismatchError(SQLFoundryError):
+    """A --resume checkpoint written by a different run (other files or options)."""
+
+
+def default_cache_dir() -> Path:
+    """``$SQLFOUNDRY_CACHE_DIR/eval``, else ``$XDG_CACHE_HOME/sqlfoundry/eval``, else ``~/.cache/sqlfoundry/eval``."""
+    root = os.environ.get("SQLFOUNDRY_CACHE_DIR")
+    if root:
+        return Path(root) / "eval"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "sqlfoundry" / "eval"
+
+
+@dataclass
+class EvalConfig:
+    """Every option of an evaluation; the CLI maps its flags one to one onto these fields."""
+
+    #: ``spider`` or ``bird``: how files are read, the default comparison mode, the difficulty source
+    format: str = "spider"
+    gold: Path | None = None
+    pred: Path | None = None
+    #: databases at ``<db_dir>/<db_id>/<db_id>.sqlite``
+    db_dir: Path | None = None
+    #: test-suite databases: correct only if equal on every ``.sqlite`` in ``<ts_dir>/<db_id>/``
+    ts_dir: Path | None = None
+    #: ``default`` (quirks fixed) or ``official`` (each official evaluator's quirks, bug for bug)
+    compat: str = "default"
+    #: comparison mode; None = the format's own (``spider`` or ``bird``)
+    mode: str | None = None
+    #: keep DISTINCT in both queries; None = official strips (test-suite default), default keeps
+    keep_distinct: bool | None = None
+    #: worker processes; None = one per CPU
+    workers: int | None = None
+    #: per-statement timeout; None = 30 s (official Spider: 60 s, official BIRD: 30 s shared by both queries)
+    timeout_s: float | None = None
+    max_rows: int = 100_000
+    #: where gold results (and run checkpoints without an explicit path) are cached
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    #: a prediction equal to this (case-insensitive) abstains; None or "" disables abstention
+    abstain_token: str | None = "null"
+    #: BIRD prediction keys: ``auto``, ``index`` or ``question_id`` (default compat only)
+    pred_keys: str = "auto"
+    #: evaluate only the first N gold examples
+    limit: int | None = None
+    #: examples whose gold query fails: ``skip`` (not judged) or ``wrong``; None = skip, official = wrong
+    gold_errors: str | None = None
+    #: per-example results appended here as JSON lines; None = under the cache dir
+    checkpoint: Path | None = None
+    #: skip examples already in the checkpoint (when it was written by the same run)
+    resume: bool = False
+    #: examples per gold-then-prediction round (bounds memory; larger batches parallelize better)
+    chunk_size: int = 512
+
+    def __post_init__(self) -> None:
+        for name in ("gold", "pred", "db_dir", "ts_dir", "cache_dir", "checkpoint"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, not {self.format!r}")
+        if self.compat not in COMPATS:
+            raise ValueError(f"compat must be one of {COMPATS}, not {self.compat!r}")
+        if self.mode is not None and self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if self.gold_errors not in (None, "skip", "wrong"):
+            raise ValueError(f"gold_errors must be 'skip' or 'wrong', not {self.gold_errors!r}")
+        if self.pred_keys not in ("auto", "index", "question_id"):
+            raise ValueError(f"pred_keys must be auto, index or question_id, not {self.pred_keys!r}")
+
+    # -- resolved options --------------------------------------------------------------------------
+    @property
+    def official(self) -> bool:
+        return self.compat == "official"
+
+    @property
+    def comparison_mode(self) -> str:
+        return self.mode or self.format
+
+    @property
+    def distinct_kept(self) -> bool:
+        return self.keep_distinct if self.keep_distinct is not None else not self.official
+
+    @property
+    def timeout(self) -> float:
+        if self.timeout_s is not None:
+            return float(self.timeout_s)
+        if self.official:
+            return (
+                official.SPIDER_OFFICIAL_TIMEOUT_S
+                if self.format == "spider"
+                else official.BIRD_OFFICIAL_TIMEOUT_S
+            )
+        return 30.0
+
+    @property
+    def gold_error_policy(self) -> str:
+        return self.gold_errors or ("wrong" if self.official else "skip")
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else default_cache_dir()
+
+    def summary(self) -> dict[str, Any]:
+        """The options that shape scores, resolved, for reports and checkpoint identity."""
+        return {
+            "format": self.format,
+            "compat": self.compat,
+            "mode": self.comparison_mode,
+            "keep_distinct": self.distinct_kept,
+            "timeout_s": self.timeout,
+            "max_rows": self.max_rows,
+            "abstain_token": self.abstain_token or None,
+            "gold_errors": self.gold_error_policy,
+            "pred_keys": self.pred_keys,
+            "gold": str(self.gold) if self.gold else None,
+            "pred": str(self.pred) if self.pred else None,
+            "db_dir": str(self.db_dir) if self.db_dir else None,
+            "ts_dir": str(self.ts_dir) if self.ts_dir else None,
+            "limit": self.limit,
+        }
+
+
+@dataclass
+class ExampleResult:
+    """What happened to one gold example. ``correct`` is None when it could not be judged."""
+
+    index: int
+    db_id: str
+    correct: bool | None
+    outcome: str
+    key: str | None = None
+    question: str = ""
+    difficulty: str | None = None
+    skills: list[str] = field(default_factory=list)
+    gold_sql: str | None = None
+    pred_sql: str | None = None
+    pred_ms: float = 0.0
+    gold_ms: float = 0.0
+    gold_cached: bool = False
+    message: str = ""
+    n_databases: int = 0
+    feasible: bool = True
+    abstained: bool = False
+    #: truncated results (columns, first rows, row count), kept for examples that are not correct
+    gold_result: dict[str, Any] | None = None
+    pred_result: dict[str, Any] | None = None
+
+    @property
+    def judged(self) -> bool:
+        return self.correct is not None
+
+    def to_json(self) -> dict[str, Any]:
+        # Built by hand: dataclasses.asdict deep-copies every row preview and dominates checkpointing.
+        data = {name: getattr(self, name) for name in _EXAMPLE_FIELDS}
+        data["skills"] = list(self.skills)
+        data["pred_ms"] = round(self.pred_ms, 3)
+        data["gold_ms"] = round(self.gold_ms, 3)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExampleResult:
+        names = cls.__dataclass_fields__.keys()
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_EXAMPLE_FIELDS = tuple(ExampleResult.__dataclass_fields__)
+
+
+def _bucket(items: Sequence[ExampleResult]) -> dict[str, Any]:
+    judged = [e for e in items if e.judged]
+    correct = sum(1 for e in judged if e.correct)
+    return {
+        "n": len(judged),
+        "correct": correct,
+        "accuracy": round(correct / len(judged), 6) if judged else None,
+        "skipped": len(items) - len(judged),
+    }
+
+
+def _difficulty_key(name: str) -> tuple:
+    return (DIFFICULTY_ORDER.index(name) if name in DIFFICULTY_ORDER else len(DIFFICULTY_ORDER), name)
+
+
+@dataclass
+class EvalResult:
+    """Per-example results of one evaluation and every breakdown computed from them."""
+
+    config: dict[str, Any]
+    examples: list[ExampleResult]
+    warnings: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return sum(1 for e in self.examples if e.judged)
+
+    @property
+    def correct(self) -> int:
+        return sum(1 for e in self.examples if e.correct)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.n if self.n else None
+
+    def overall(self) -> dict[str, Any]:
+        skipped = Counter(e.outcome for e in self.examples if not e.judged)
+        return {
+            "n": self.n,
+            "correct": self.correct,
+            "accuracy": round(self.accuracy, 6) if self.accuracy is not None else None,
+            "total": len(self.examples),
+            "skipped": sum(skipped.values()),
+            "skipped_by_reason": dict(skipped),
+        }
+
+    def _group(self, keys: Callable[[ExampleResult], list[str]]) -> dict[str, list[ExampleResult]]:
+        groups: dict[str, list[ExampleResult]] = defaultdict(list)
+        for e in self.examples:
+            for k in keys(e):
+                groups[k].append(e)
+        return groups
+
+    def by_difficulty(self) -> dict[str, Any]:
+        groups = self._group(lambda e: [e.difficulty] if e.difficulty else [])
+        return {k: _bucket(groups[k]) for k in sorted(groups, key=_difficulty_key)}
+
+    def by_skill(self) -> dict[str, Any]:
+        groups = self._group(lambda e: list(e.skills))
+        return {k: _bucket(groups[k]) for k in sorted(groups)}
+
+    def by_db(self) -> dict[str, Any]:
+        groups = self._group(lambda e: [e.db_id])
+        return {k: _bucket(groups[k]) for k in sorted(groups)}
+
+    def error_classes(self) -> dict[str, int]:
+        counts = Counter(e.outcome for e in self.examples if e.outcome != CORRECT)
+        return {k: counts[k] for k in ERROR_CLASSES if counts.get(k)}
+
+    def reliability(self) -> dict[str, Any]:
+        samples = [
+            ReliabilitySample(feasible=e.feasible, abstained=e.abstained, correct=bool(e.correct))
+            for e in self.examples
+            if e.judged
+        ]
+        return reliability_report(samples)
+
+    def to_json(self, per_example: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "config": self.config,
+            "overall": self.overall(),
+            "by_difficulty": self.by_difficulty(),
+            "by_skill": self.by_skill(),
+            "by_db": self.by_db(),
+            "errors": self.error_classes(),
+            "reliability": self.reliability(),
+            "warnings": list(self.warnings),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "stats": self.stats,
+        }
+        if per_example:
+            data["per_example"] = [e.to_json() for e in self.examples]
+        return data
+
+
+# ------------------------------------------------------------------------------------------------
+# Planning: what to run for each example
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    gold: GoldExample
+    pred: Prediction
+    databases: list[Path]
+    gold_exec: str = ""
+    pred_exec: str | None = None
+    order_matters: bool = False
+    abstained: bool = False
+    difficulty: str | None = None
+    skills: list[str] = field(default_factory=list)
+    #: an outcome decided without running the prediction (empty prediction)
+    pred_override: ExecutionOutcome | None = None
+    #: a final result decided without executing anything
+    decided: ExampleResult | None = None
+
+
+def _sqlite_url(path: Path) -> str:
+    return "sqlite:///" + str(path.resolve())
+
+
+def _database_files(config: EvalConfig, db_id: str) -> list[Path]:
+    if config.ts_dir is not None:
+        folder = config.ts_dir / db_id
+        if config.official:
+            return official.spider_database_files(folder)
+        return sorted(p for p in folder.glob("*.sqlite") if p.is_file()) if folder.is_dir() else []
+    assert config.db_dir is not None
+    if config.official and config.format == "spider":
+        # The test-suite evaluator always compares on every *.sqlite* file beside the database.
+        files = official.spider_database_files(config.db_dir / db_id)
+        return files if (config.db_dir / db_id / f"{db_id}.sqlite").is_file() else []
+    path = config.db_dir / db_id / f"{db_id}.sqlite"
+    return [path] if path.is_file() else []
+
+
+class _AnalysisStore:
+    """Gold-query analyses (difficulty, skills, row order) kept between runs: parsing every gold query
+    with sqlglot costs more than executing it on small databases. Entries are keyed by the query
+    text and the source of the analysing modules, so a changed analysis never serves stale results."""
+
+    def __init__(self, path: Path | None):
+        self._db: sqlite3.Connection | None = None
+        self._new: dict[str, str] = {}
+        self._version = self._modules_digest()
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(str(path), isolation_level=None)
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS analysis (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                )
+            except sqlite3.Error:
+                self._db = None  # a cache that cannot be opened only costs time
+
+    @staticmethod
+    def _modules_digest() -> str:
+        import importlib.util
+
+        h = hashlib.sha256(str(CHECKPOINT_VERSION).encode())
+        for name in ("sqlfoundry.sql.hardness", "sqlfoundry.sql.skills", "sqlfoundry.sql.compare"):
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.origin and os.path.isfile(spec.origin):
+                h.update(Path(spec.origin).read_bytes())
+        return h.hexdigest()
+
+    def key(self, *parts: Any) -> str:
+        return hashlib.sha256(json.dumps([self._version, *parts], default=str).encode()).hexdigest()
+
+    def get(self, key: str) -> Any:
+        if key in self._new:
+            return json.loads(self._new[key])
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT value FROM analysis WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, value: Any) -> None:
+        self._new[key] = json.dumps(value)
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                if self._new:
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO analysis VALUES (?, ?)", list(self._new.items())
+                    )
+                    self._db.execute("COMMIT")
+            except sqlite3.Error:
+                pass
+            self._db.close()
+            self._db = None
+
+
+class _Analyzer:
+    """Difficulty, skills and row-order rule of gold SQL, memoized in memory and on disk, tolerating
+    a missing or failing analysis module."""
+
+    def __init__(self, fmt: str, warnings: list[str], store: _AnalysisStore):
+        self.fmt = fmt
+        self.store = store
+        self._hardness = self._skills = self._hardness_parsed = None
+        self._memo: dict[str, Any] = {}
+        self.hardness_failures = 0
+        try:
+            from ..sql.hardness import spider_hardness
+
+            self._hardness = spider_hardness
+            try:
+                from ..sql.hardness import spider_hardness_from_parsed
+
+                self._hardness_parsed = spider_hardness_from_parsed
+            except ImportError:
+                pass
+        except ImportError:
+            if fmt == "spider":
+                warnings.append("sqlfoundry.sql.hardness is not available: no Spider hardness breakdown")
+        try:
+            from ..sql.skills import sql_skills
+
+            self._skills = sql_skills
+        except ImportError:
+            warnings.append("sqlfoundry.sql.skills is not available: no per-skill breakdown")
+
+    def _cached(self, compute: Callable[[], Any], *parts: Any) -> Any:
+        key = self.store.key(*parts)
+        if key in self._memo:
+            return self._memo[key]
+        value = self.store.get(key)
+        if value is None:
+            value = compute()
+            self.store.put(key, value)
+        self._memo[key] = value
+        return value
+
+    def difficulty(self, gold: GoldExample) -> str | None:
+        if self.fmt == "bird" or gold.sql is None or gold.difficulty is not None:
+            return gold.difficulty
+        parsed = gold.extra.get("sql")
+        # Spider's JSON ships the official parse tree: the official counting applies to it exactly.
+        use_tree = self._hardness_parsed is not None and isinstance(parsed, dict)
+        if not use_tree and self._hardness is None:
+            return None
+
+        def compute() -> str:
+            try:
+                if use_tree:
+                    return self._hardness_parsed(parsed)  # type: ignore[misc]
+                return self._hardness(gold.sql)  # type: ignore[misc]
+            except Exception:
+                return "unknown"
+
+        level = self._cached(compute, "hardness", gold.sql, parsed if use_tree else None)
+        if level == "unknown":
+            self.hardness_failures += 1
+        return level
+
+    def skills(self, gold: GoldExample) -> list[str]:
+        if self._skills is None or gold.sql is None:
+            return []
+
+        def compute() -> list[str]:
+            try:
+                return list(self._skills(gold.sql))  # type: ignore[misc]
+            except Exception:
+                return []
+
+        return list(self._cached(compute, "skills", gold.sql))
+
+    def orders_rows(self, gold_exec: str, official_rule: bool) -> bool:
+        from ..sql.compare import gold_orders_rows
+
+        if official_rule:  # a substring test: nothing to cache
+            return gold_orders_rows(gold_exec, "sqlite", "official")
+        return bool(
+            self._cached(lambda: gold_orders_rows(gold_exec, "sqlite", "default"), "order", gold_exec)
+        )
+
+
+def _plan(
+    config: EvalConfig, gold: Sequence[GoldExample], preds: Sequence[Prediction], warnings: list[str]
+) -> list[_Plan]:
+    from ..sql.compare import remove_distinct
+
+    store = _AnalysisStore(config.resolved_cache_dir / "gold-analysis.sqlite" if config.use_cache else None)
+    try:
+        return _plan_all(
+            config, gold, preds, warnings, _Analyzer(config.format, warnings, store), remove_distinct
+        )
+    finally:
+        store.close()
+
+
+def _plan_all(config, gold, preds, warnings, analyzer, remove_distinct) -> list[_Plan]:
+    db_cache: dict[str, list[Path]] = {}
+    plans = []
+    token = config.abstain_token or None
+    value_rewrites = 0
+    for g, p in zip(gold, preds, strict=True):
+        if g.db_id not in db_cache:
+            db_cache[g.db_id] = _database_files(config, g.db_id)
+        feasible = g.feasible and not is_abstention(g.sql, token)
+        plan = _Plan(gold=g, pred=p, databases=db_cache[g.db_id])
+        plan.abstained = is_abstention(p.sql, token)
+        plan.difficulty = analyzer.difficulty(g)
+        plan.skills = analyzer.skills(g) if feasible else []
+        base = ExampleResult(
+            index=g.index, db_id=g.db_id, correct=None, outcome="", key=p.key, question=g.question,
+            difficulty=plan.difficulty, skills=plan.skills, gold_sql=g.sql, pred_sql=p.sql,
+            n_databases=len(plan.databases), feasible=feasible, abstained=plan.abstained,
+        )  # fmt: skip
+        plans.append(plan)
+        if not feasible:
+            base.correct = plan.abstained
+            base.outcome = CORRECT if plan.abstained else ANSWERED_INFEASIBLE
+            base.message = "infeasible question: the right answer is to abstain"
+            plan.decided = base
+            continue
+        if plan.abstained:
+            base.correct, base.outcome = False, ABSTAINED
+            plan.decided = base
+            continue
+        if not plan.databases:
+            base.outcome = UNAVAILABLE
+            base.message = f"no database for db_id {g.db_id!r}"
+            plan.decided = base
+            continue
+        assert g.sql is not None
+        pred_sql = p.sql if p.sql is not None else ""
+        if config.official and config.format == "spider":
+            plan.gold_exec = official.spider_gold(g.sql, keep_distinct=config.distinct_kept)
+            if "value" in pred_sql:
+                value_rewrites += 1
+            plan.pred_exec = official.spider_prediction(pred_sql, keep_distinct=config.distinct_kept)
+        else:
+            gold_sql = official.spider_gold_default(g.sql) if config.format == "spider" else g.sql
+            plan.gold_exec = gold_sql if config.distinct_kept else remove_distinct(gold_sql)
+            plan.pred_exec = pred_sql if config.distinct_kept else remove_distinct(pred_sql)
+        if config.comparison_mode == "spider":
+            plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
+        if not pred_sql.strip():
+            plan.pred_exec = None
+            if config.official and config.format == "bird":
+                # BIRD executes a missing prediction as " ": no error, no rows.
+                plan.pred_override = ExecutionOutcome(status=OutcomeStatus.OK, columns=[], rows=[])
+            else:
+                plan.pred_override = ExecutionOutcome(
+                    status=OutcomeStatus.SYNTAX_ERROR, message="empty prediction (nothing to execute)"
+                )
+    if analyzer.hardness_failures:
+        warnings.append(
+            f"{analyzer.hardness_failures} gold queries could not be parsed for hardness ('unknown')"
+        )
+    if value_rewrites:
+        warnings.append(
+            f"compat official: {value_rewrites} predictions contain 'value', rewritten to '1' as the "
+            "test-suite evaluator does (this corrupts real columns named value)"
+        )
+    return plans
+
+
+# ------------------------------------------------------------------------------------------------
+# Judging one example
+# ------------------------------------------------------------------------------------------------
+
+
+def _clip(value: Any) -> Any:
+    v = json_value(value)
+    if isinstance(v, str) and len(v) > _PREVIEW_CHARS:
+        return v[: _PREVIEW_CHARS - 1] + "…"
+    return v
+
+
+def result_preview(outcome: ExecutionOutcome | None) -> dict[str, Any] | None:
+    """A small JSON form of a result for reports: status, columns, the first rows, the row count."""
+    if outcome is None:
+        return None
+    data: dict[str, Any] = {"status": outcome.status.value, "row_count": outcome.row_count}
+    if outcome.ok:
+        data["columns"] = list(outcome.columns)
+        data["rows"] = [[_clip(v) for v in row] for row in (outcome.rows or [])[:_PREVIEW_ROWS]]
+    else:
+        data["message"] = outcome.message[:500]
+    return data
+
+
+def _same_result(gold: ExecutionOutcome, pred: ExecutionOutcome, mode: str, order_matters: bool) -> bool:
+    from ..sql.compare import compare_results
+
+    try:
+        return compare_results(gold, pred, mode, order_matters=order_matters)
+    except (ValueError, TypeError):
+        # Rows that cannot be compared (e.g. a result the cache kept as fingerprints only) are not
+        # evidence of a correct answer; the example stays wrong instead of stopping the run.
+        return False
+
+
+def _judge(
+    config: EvalConfig, plan: _Plan, gold_outs: list[ExecutionOutcome], pred_outs: list[ExecutionOutcome]
+) -> ExampleResult:
+    g, p = plan.gold, plan.pred
+    res = ExampleResult(
+        index=g.index, db_id=g.db_id, correct=False, outcome=WRONG_RESULT, key=p.key, question=g.question,
+        difficulty=plan.difficulty, skills=plan.skills, gold_sql=g.sql, pred_sql=p.sql,
+        n_databases=len(plan.databases), feasible=True, abstained=False,
+    )  # fmt: skip
+    res.gold_ms = sum(o.elapsed_ms for o in gold_outs)
+    res.pred_ms = sum(o.elapsed_ms for o in pred_outs)
+    res.gold_cached = bool(gold_outs) and all(o.cached for o in gold_outs)
+    failed_gold = next((o for o in gold_outs if not o.ok), None)
+    if failed_gold is not None:
+        res.outcome = GOLD_ERROR
+        res.correct = False if config.gold_error_policy == "wrong" else None
+        res.message = f"gold query failed ({failed_gold.status.value}): {failed_gold.message}"
+        res.gold_result = result_preview(failed_gold)
+        return res
+    mode = config.comparison_mode
+    for db_i, (go, po) in enumerate(zip(gold_outs, pred_outs, strict=True)):
+        where = f" on {plan.databases[db_i].name}" if len(plan.databases) > 1 else ""
+        if not po.ok:
+            res.outcome = po.status.value
+            res.message = po.message + where
+        elif (
+            config.official
+            and config.format == "bird"
+            and official.bird_over_budget(po.elapsed_ms, go.elapsed_ms, config.timeout)
+        ):
+            res.outcome = OutcomeStatus.TIMEOUT.value
+            res.message = (
+                f"prediction ({po.elapsed_ms:.0f} ms) and gold ({go.elapsed_ms:.0f} ms) together exceed "
+                f"BIRD's shared {config.timeout:g} s budget"
+            )
+        elif _same_result(go, po, mode, plan.order_matters):
+            continue
+        else:
+            res.outcome = WRONG_RESULT
+            res.message = (
+                f"results differ ({mode} comparison{', ordered' if plan.order_matters else ''}){where}"
+            )
+        res.correct = False
+        res.gold_result = result_preview(go)
+        res.pred_result = result_preview(po)
+        return res
+    res.correct, res.outcome = True, CORRECT
+    return res
+
+
+# ------------------------------------------------------------------------------------------------
+# Checkpoints
+# ------------------------------------------------------------------------------------------------
+
+
+def run_key(config: EvalConfig, gold: Sequence[GoldExample], preds: Sequence[Prediction]) -> str:
+    """Identity of a run: the score-shaping options and the paired gold/prediction texts."""
+    h = hashlib.sha256()
+    opts = {k: v for k, v in config.summary().items() if k not in ("gold", "pred", "limit")}
+    h.update(json.dumps(opts, sort_keys=True).encode())
+    for g, p in zip(gold, preds, strict=True):
+        h.update(json.dumps([g.index, g.db_id, g.sql, g.feasible, p.key, p.sql]).encode())
+    return h.hexdigest()
+
+
+def _checkpoint_path(config: EvalConfig, key: str) -> Path:
+    if config.checkpoint is not None:
+        return config.checkpoint
+    return config.resolved_cache_dir / "checkpoints" / f"{key[:24]}.jsonl"
+
+
+def load_checkpoint(path: Path, key: str) -> dict[int, ExampleResult]:
+    """Per-example results of an earlier run of the same key (an interrupted last line is ignored)."""
+    if not path.is_file():
+        return {}
+    done: dict[int, ExampleResult] = {}
+    with path.open(encoding="utf-8") as fh:
+        header_line = fh.readline()
+        try:
+            header = json.loads(header_line)
+        except json.JSONDecodeError:
+            raise CheckpointMismatchError(
+                f"{path} is not an evaluation checkpoint; remove it or drop --resume"
+            ) from None
+        if header.get("checkpoint_version") != CHECKPOINT_VERSION or header.get("run_key") != key:
+            raise CheckpointMismatchError(
+                f"checkpoint {path} was written for a different run (other gold, predictions or options); "
+                "remove it or drop --resume"
+            )
+        for line in fh:
+            try:
+                ex = ExampleResult.from_json(json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                continue
+            done[ex.index] = ex
+    return done
+
+
+class _CheckpointWriter:
+    def __init__(self, path: Path, key: str, append: bool):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not (append and path.is_file())
+        self.path = path
+        self.fh = path.open("w" if fresh else "a", encoding="utf-8")
+        if fresh:
+            self.fh.write(json.dumps({"checkpoint_version": CHECKPOINT_VERSION, "run_key": key}) + "\n")
+            self.fh.flush()
+
+    def write(self, results: Sequence[ExampleResult]) -> None:
+        if results:
+            self.fh.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
+            self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry points
+# ------------------------------------------------------------------------------------------------
+
+#: progress(done, total) in executed-or-cached statements
+ProgressHook = Callable[[int, int], None]
+
+
+def load_pairs(config: EvalConfig) -> tuple[list[GoldExample], list[Prediction]]:
+    """Read the gold and prediction files and pair them as the config says (keys or positions)."""
+    if config.gold is None or config.pred is None:
+        raise InputFormatError("both a gold file and a prediction file are needed")
+    gold = read_gold(config.gold)
+    preds = read_predictions(config.pred, cut_at_tab=True)
+    source = str(config.pred)
+    if config.format == "bird" and not config.official:
+        paired = pair_by_key(gold, preds, keys=config.pred_keys, source=source)
+    elif config.format == "spider" and not config.official and any(p.key is not None for p in preds):
+        paired = pair_by_key(gold, preds, keys=config.pred_keys, source=source)
+    else:
+        # BIRD's evaluator takes the JSON values in file order and ignores the keys (mini_dev#41).
+        paired = pair_by_position(gold, preds, source=source)
+    return gold, paired
+
+
+def evaluate(config: EvalConfig, progress: ProgressHook | None = None) -> EvalResult:
+    """Evaluate the prediction file against the gold file named in ``config``."""
+    gold, preds = load_pairs(config)
+    return evaluate_pairs(config, gold, preds, progress)
+
+
+def evaluate_pairs(
+    config: EvalConfig,
+    gold: Sequence[GoldExample],
+    preds: Sequence[Prediction | str | None],
+    progress: ProgressHook | None = None,
+) -> EvalResult:
+    """Evaluate predictions already paired with gold (same length, same order)."""
+    from ..db.executor import Executor
+
+    started = time.monotonic()
+    if len(gold) != len(preds):
+        raise InputFormatError(
+            f"{len(preds)} predictions for {len(gold)} gold examples; they must pair one to one"
+        )
+    preds = [p if isinstance(p, Prediction) else Prediction(sql=p, position=i) for i, p in enumerate(preds)]
+    if config.limit is not None:
+        gold, preds = list(gold)[: config.limit], preds[: config.limit]
+    if config.db_dir is None and config.ts_dir is None:
+        raise InputFormatError("a database folder is needed (--db-dir)")
+    for name, folder in (("--db-dir", config.db_dir), ("--ts-dir", config.ts_dir)):
+        if folder is not None and not folder.is_dir():
+            raise InputFormatError(f"{name} {folder} is not a folder")
+
+    warnings: list[str] = []
+    # 'SQL<TAB>db_id' lines are the documented format; any other TAB cuts a query short.
+    cut = [
+        g.index
+        for g, p in zip(gold, preds, strict=True)
+        if p.raw is not None and p.key is None and "\t" in p.raw.strip()
+        and p.raw.strip().split("\t", 1)[1].strip() != g.db_id
+    ]  # fmt: skip
+    if cut:
+        warnings.append(
+            f"{len(cut)} prediction lines hold a TAB that is not a 'SQL<TAB>db_id' separator (examples "
+            f"{', '.join(map(str, cut[:10]))}): only the text before the first TAB was kept, as the Spider "
+            "test-suite evaluator does"
+        )
+    if config.official and config.format == "spider":
+        blank = sum(1 for p in preds if not (p.sql or "").strip())
+        if blank:
+            warnings.append(
+                f"{blank} predictions are empty lines: the official test-suite script reads blank lines as "
+                "turn separators and aborts ('number of sessions must equal'); they are counted wrong here"
+            )
+    plans = _plan(config, gold, preds, warnings)
+    key = run_key(config, gold, preds)
+    ckpt_path = _checkpoint_path(config, key)
+    done = load_checkpoint(ckpt_path, key) if config.resume else {}
+    results: dict[int, ExampleResult] = {}
+    for plan in plans:
+        if plan.gold.index in done:
+            results[plan.gold.index] = done[plan.gold.index]
+    writer = _CheckpointWriter(ckpt_path, key, append=config.resume and bool(done))
+    stats: Counter = Counter(resumed=len(results))
+    limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
+    gold_cache = _GoldCache(config.resolved_cache_dir / "gold-results.sqlite" if config.use_cache else None)
+    try:
+        todo = [p for p in plans if p.gold.index not in results]
+        decided = [p.decided for p in todo if p.decided is not None]
+        for r in decided:
+            results[r.index] = r
+        writer.write(decided)
+        to_run = [p for p in todo if p.decided is None]
+        total = sum(len(p.databases) * (2 if p.pred_exec is not None else 1) for p in to_run)
+        counter = [0]
+
+        def tick(*_: Any) -> None:
+            counter[0] += 1
+            if progress is not None:
+                progress(counter[0], total)
+
+        if progress is not None:
+            progress(0, total)
+        if to_run:
+            # One pool for gold and predictions; only gold outcomes go to the on-disk cache.
+            with Executor(workers=config.workers, limits=limits, cache=False) as ex:
+                for start in range(0, len(to_run), max(1, config.chunk_size)):
+                    chunk = to_run[start : start + config.chunk_size]
+                    _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, stats)
+                stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
+    finally:
+        writer.close()
+        gold_cache.close()
+    ordered = [results[p.gold.index] for p in plans]
+    _summarize_warnings(config, ordered, warnings)
+    try:
+        ckpt_path.unlink()  # a finished run needs no checkpoint: its results are returned
+    except OSError:
+        pass
+    return EvalResult(
+        config=config.summary(),
+        examples=ordered,
+        warnings=warnings,
+        elapsed_s=time.monotonic() - started,
+        stats=dict(stats),
+    )
+
+
+class _GoldCache:
+    """Gold outcomes kept between runs, keyed as the Executor keys its own cache: (database
+    identity — path, size, mtime —, normalized SQL, limits)."""
+
+    def __init__(self, path: Path | None):
+        from ..db.executor import ResultCache
+
+        self.cache = ResultCache(path)
+        self._identity: dict[str, str] = {}
+
+    def key(self, url: str, sql: str, limits: Limits) -> tuple:
+        from ..db.executor import database_identity, normalize_for_cache
+        from ..db.url import parse_url
+
+        ident = self._identity.get(url)
+        if ident is None:
+            ident = self._identity[url] = database_identity(parse_url(url))
+        return (ident, normalize_for_cache(sql), limits.key())
+
+    def run(
+        self, ex: Any, queries: list[Any], tick: Callable[..., None], stats: Counter
+    ) -> list[ExecutionOutcome]:
+        keys = [self.key(q.url, q.sql, q.limits) for q in queries]
+        outs: list[ExecutionOutcome | None] = [None] * len(queries)
+        misses = []
+        for i, key in enumerate(keys):
+            hit = self.cache.get(key, need_rows=True)
+            if hit is None:
+                misses.append(i)
+            else:
+                outs[i] = hit
+                stats["gold_cache_hits"] += 1
+                tick()
+        if misses:
+            fresh = ex.run_batch([queries[i] for i in misses], progress=tick)
+            for i, out in zip(misses, fresh, strict=True):
+                outs[i] = out
+            self.cache.put_many((keys[i], outs[i]) for i in misses)
+        return outs  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.cache.close()
+
+
+def _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, stats) -> None:
+    from ..db.executor import Query
+
+    gold_queries, gold_slots = [], []
+    for pi, plan in enumerate(chunk):
+        for db in plan.databases:
+            gold_queries.append(Query(_sqlite_url(db), plan.gold_exec, limits, True))
+            gold_slots.append(pi)
+    gold_outs = gold_cache.run(ex, gold_queries, tick, stats)
+    per_gold: list[list[ExecutionOutcome]] = [[] for _ in chunk]
+    for pi, out in zip(gold_slots, gold_outs, strict=True):
+        per_gold[pi].append(out)
+    stats["gold_statements"] += len(gold_queries)
+
+    # Examples whose gold failed, or whose prediction is decided without running, finish now.
+    ready: list[ExampleResult] = []
+    pred_queries, pred_slots = [], []
+    remaining = [0] * len(chunk)
+    for pi, plan in enumerate(chunk):
+        gold_ok = all(o.ok for o in per_gold[pi])
+        if not gold_ok or plan.pred_exec is None:
+            if plan.pred_exec is not None:  # its prediction statements are not needed any more
+                for _ in plan.databases:
+                    tick()
+            outs = [plan.pred_override or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR)] * len(
+                plan.databases
+            )
+            ready.append(_judge(config, plan, per_gold[pi], outs))
+            continue
+        for db in plan.databases:
+            pred_queries.append(Query(_sqlite_url(db), plan.pred_exec, limits, True))
+            pred_slots.append(pi)
+            remaining[pi] += 1
+    for r in ready:
+        results[r.index] = r
+    writer.write(ready)
+    per_pred: list[list[ExecutionOutcome | None]] = [[None] * len(p.databases) for p in chunk]
+    filled = [0] * len(chunk)
+    slot_db: list[int] = []
+    for pi in pred_slots:
+        slot_db.append(filled[pi])
+        filled[pi] += 1
+
+    def on_pred(qi: int, outcome: ExecutionOutcome) -> None:
+        tick()
+        pi = pred_slots[qi]
+        per_pred[pi][slot_db[qi]] = outcome
+        remaining[pi] -= 1
+        if remaining[pi] == 0:
+            # Judge and checkpoint each example as soon as its last statement is back.
+            res = _judge(config, chunk[pi], per_gold[pi], per_pred[pi])  # type: ignore[arg-type]
+            results[res.index] = res
+            writer.write([res])
+
+    if pred_queries:
+        ex.run_batch(pred_queries, progress=on_pred)
+    stats["pred_statements"] += len(pred_queries)
+    # A progress callback that did not fire (it should) still must not lose an example.
+    for pi, plan in enumerate(chunk):
+        if plan.gold.index not in results:
+            outs = [
+                o or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message="no outcome")
+                for o in per_pred[pi]
+            ]
+            results[plan.gold.index] = _judge(config, plan, per_gold[pi], outs)
+
+
+def _summarize_warnings(config: EvalConfig, examples: Sequence[ExampleResult], warnings: list[str]) -> None:
+    unavailable = Counter(e.db_id for e in examples if e.outcome == UNAVAILABLE)
+    if unavailable:
+        where = config.ts_dir or config.db_dir
+        ids = ", ".join(f"{db} ({n})" for db, n in unavailable.most_common())
+        warnings.append(
+            f"{sum(unavailable.values())} examples skipped, database not found under {where}: {ids}; "
+            "they are not counted as right or wrong"
+        )
+    gold_errors = [e for e in examples if e.outcome == GOLD_ERROR]
+    if gold_errors:
+        how = (
+            "counted wrong (the official Spider script aborts on a failing gold query; BIRD scores it 0)"
+            if config.gold_error_policy == "wrong"
+            else "skipped, not counted as right or wrong"
+        )
+        first = ", ".join(str(e.index) for e in gold_errors[:10])
+        warnings.append(f"{len(gold_errors)} gold queries failed to execute (examples {first}…): {how}")

@@ -1,0 +1,495 @@
+"""End-to-end evaluation on small real SQLite databases, through the Python API and the CLI: each
+comparison edge case in each mode, official quirks, missing databases, gold errors, test suites,
+BIRD key matching, the reliability score, timeouts, the gold cache and resuming after a kill."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sqlfoundry.eval import EvalConfig, evaluate
+from sqlfoundry.eval.cli import app
+
+WORKERS = 2
+
+ITEMS = [
+    # id, name, price, value, category
+    (1, "apple", 3.0, 10, "fruit"),
+    (2, "banana", 1.5, 20, "fruit"),
+    (3, "carrot", 2.0, 30, "veg"),
+    (4, "daikon", 4.0, 40, "veg"),
+    (5, "egg", 2.5, 50, "dairy"),
+]
+
+
+def make_db(path: Path, items=ITEMS) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price REAL, value INTEGER, category TEXT)"
+    )
+    conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", items)
+    conn.commit()
+    conn.close()
+    return path
+
+
+# name, gold SQL, predicted line, expected correctness under (spider default, spider official, bird, strict)
+# None = not judged. Rows of ``items`` come back in rowid order without ORDER BY.
+CASES = [
+    ("order_ignored", "SELECT name FROM items WHERE category = 'fruit'",
+     "SELECT name FROM items WHERE category = 'fruit' ORDER BY name DESC", (True, True, True, False)),
+    ("order_required", "SELECT name FROM items ORDER BY price",
+     "SELECT name FROM items ORDER BY price DESC", (False, False, True, False)),
+    ("column_permutation", "SELECT name, price FROM items", "SELECT price, name FROM items",
+     (True, True, False, False)),
+    ("duplicates", "SELECT category FROM items", "SELECT DISTINCT category FROM items",
+     (False, True, True, False)),
+    ("int_vs_float", "SELECT count(*) FROM items", "SELECT count(*) * 1.0 FROM items", (True, True, True, True)),
+    ("text_vs_int", "SELECT count(*) FROM items", "SELECT CAST(count(*) AS TEXT) FROM items",
+     (False, False, False, False)),
+    ("order_by_in_subquery", "SELECT name FROM items WHERE id IN (SELECT id FROM items ORDER BY price LIMIT 3)",
+     "SELECT name FROM items WHERE price <= 2.5 ORDER BY name DESC", (True, False, True, False)),
+    ("value_column", "SELECT value FROM items WHERE id = 2", "SELECT value FROM items WHERE id = 2",
+     (True, False, True, True)),
+    ("spaced_operator", "SELECT name FROM items WHERE price >= 3", "SELECT name FROM items WHERE price > = 3",
+     (False, True, False, False)),
+    ("tab_db_suffix", "SELECT name FROM items WHERE id = 1", "SELECT name FROM items WHERE id = 1\tshop",
+     (True, True, True, True)),
+    ("tab_inside", "SELECT name FROM items", "SELECT name\tFROM items", (False, False, False, False)),
+    ("wrong_rows", "SELECT name FROM items WHERE id = 1", "SELECT name FROM items WHERE id = 2",
+     (False, False, False, False)),
+    ("syntax_error", "SELECT name FROM items", "SELEC name FROM items", (False, False, False, False)),
+    ("runtime_error", "SELECT name FROM items", "SELECT nope FROM items", (False, False, False, False)),
+    ("denied_write", "SELECT name FROM items", "DELETE FROM items", (False, False, False, False)),
+    ("both_empty", "SELECT name FROM items WHERE price > 100", "SELECT name FROM items WHERE price < 0",
+     (True, True, True, True)),
+    ("abstained", "SELECT name FROM items", "null", (False, False, False, False)),
+    ("empty_prediction", "SELECT name FROM items", "", (False, False, False, False)),
+    ("missing_database", "SELECT 1", "SELECT 1", (None, None, None, None)),
+    ("gold_error", "SELECT * FROM no_such_table", "SELECT 1", (None, False, None, None)),
+]  # fmt: skip
+CONFIGS = {  # column of CASES -> EvalConfig options
+    0: {"compat": "default"},
+    1: {"compat": "official"},
+    2: {"compat": "default", "mode": "bird"},
+    3: {"compat": "default", "mode": "strict"},
+}
+EXPECTED_OUTCOME = {  # spider default
+    "order_required": "wrong_result",
+    "tab_inside": "runtime_error",
+    "syntax_error": "syntax_error",
+    "runtime_error": "runtime_error",
+    "denied_write": "denied",
+    "spaced_operator": "syntax_error",
+    "abstained": "abstained",
+    "empty_prediction": "syntax_error",
+    "missing_database": "unavailable",
+    "gold_error": "gold_error",
+}
+
+
+@pytest.fixture(scope="module")
+def spider_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("spider")
+    db = make_db(root / "database" / "shop" / "shop.sqlite")
+    gold = [
+        {"db_id": "ghost" if name == "missing_database" else "shop", "question": name, "query": g}
+        for name, g, _, _ in CASES
+    ]
+    (root / "gold.json").write_text(json.dumps(gold))
+    (root / "pred.sql").write_text("".join(p + "\n" for _, _, p, _ in CASES))
+    return root, db
+
+
+@pytest.fixture(scope="module")
+def spider_results(spider_files):
+    root, _ = spider_files
+    out = {}
+    for col, opts in CONFIGS.items():
+        cfg = EvalConfig(
+            format="spider",
+            gold=root / "gold.json",
+            pred=root / "pred.sql",
+            db_dir=root / "database",
+            workers=WORKERS,
+            cache_dir=root / "cache",
+            **opts,
+        )
+        out[col] = evaluate(cfg)
+    return out
+
+
+@pytest.mark.parametrize("col", sorted(CONFIGS))
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[c[0] for c in CASES])
+def test_comparison_edge_cases(spider_results, case, col):
+    name, gold, pred, expected = CASES[case]
+    ex = spider_results[col].examples[case]
+    assert ex.correct is expected[col], (name, CONFIGS[col], ex.outcome, ex.message)
+
+
+def test_outcome_classes(spider_results):
+    result = spider_results[0]
+    for i, (name, *_rest) in enumerate(CASES):
+        ex = result.examples[i]
+        assert ex.outcome == EXPECTED_OUTCOME.get(name, "correct" if ex.correct else "wrong_result"), name
+    assert result.overall()["skipped_by_reason"] == {"unavailable": 1, "gold_error": 1}
+    assert result.n == len(CASES) - 2
+    assert any("ghost (1)" in w and "not counted" in w for w in result.warnings)
+    assert any("gold queries failed" in w and "skipped" in w for w in result.warnings)
+    # The official reading counts the failing gold wrong, and says what the original script does.
+    assert any("aborts" in w for w in spider_results[1].warnings)
+
+
+def test_writes_never_reach_the_database(spider_results, spider_files):
+    _, db = spider_files
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM items").fetchone() == (5,)
+
+
+def test_accuracy_and_breakdowns(spider_results):
+    result = spider_results[0]
+    expected_correct = sum(1 for c in CASES if c[3][0])
+    assert result.correct == expected_correct
+    assert result.accuracy == pytest.approx(expected_correct / (len(CASES) - 2))
+    data = result.to_json()
+    assert data["overall"]["n"] == len(CASES) - 2
+    assert set(data["by_difficulty"]) <= {"easy", "medium", "hard", "extra", "unknown"}
+    assert sum(b["n"] for b in data["by_difficulty"].values()) == len(CASES) - 2
+    assert data["by_skill"]["order_by"]["n"] >= 1
+    assert data["errors"]["denied"] == 1
+    row = data["per_example"][0]
+    assert {"index", "db_id", "correct", "outcome", "pred_ms", "gold_ms"} <= set(row)
+
+
+def test_gold_results_come_from_the_cache_on_a_second_run(spider_files):
+    root, _ = spider_files
+    cfg = EvalConfig(
+        gold=root / "gold.json",
+        pred=root / "pred.sql",
+        db_dir=root / "database",
+        workers=WORKERS,
+        cache_dir=root / "c2",
+    )
+    first = evaluate(cfg)
+    second = evaluate(cfg)
+    assert first.stats.get("gold_cache_hits", 0) == 0
+    assert second.stats["gold_cache_hits"] == second.stats["gold_statements"] > 0
+    assert all(e.gold_cached for e in second.examples if e.judged and e.outcome != "abstained")
+    assert [e.correct for e in first.examples] == [e.correct for e in second.examples]
+    assert (root / "c2" / "gold-results.sqlite").is_file()
+
+
+def test_test_suite_databases(tmp_path):
+    make_db(tmp_path / "database" / "shop" / "shop.sqlite")
+    make_db(tmp_path / "ts" / "shop" / "shop.sqlite")
+    # Same schema, other prices: the prediction's hard-coded ids stop matching.
+    prices = [2.3, 1.0, 3.0, 0.5, 4.0]
+    other = [(i, n, prices[i - 1], v, c) for i, n, _, v, c in ITEMS]
+    make_db(tmp_path / "ts" / "shop" / "shop_2.sqlite", other)
+    gold = [{"db_id": "shop", "question": "q", "query": "SELECT name FROM items WHERE price > 2.2"}] * 2
+    (tmp_path / "gold.json").write_text(json.dumps(gold))
+    (tmp_path / "pred.sql").write_text(
+        "SELECT name FROM items WHERE id IN (1, 4, 5)\nSELECT name FROM items WHERE price >= 2.5\n"
+    )
+    base = dict(
+        gold=tmp_path / "gold.json", pred=tmp_path / "pred.sql", workers=WORKERS, cache_dir=tmp_path / "c"
+    )
+    plain = evaluate(EvalConfig(db_dir=tmp_path / "database", **base))
+    suite = evaluate(EvalConfig(db_dir=tmp_path / "database", ts_dir=tmp_path / "ts", **base))
+    assert [e.correct for e in plain.examples] == [True, True]
+    assert [e.correct for e in suite.examples] == [False, False]
+    assert suite.examples[0].n_databases == 2
+    assert "shop_2.sqlite" in suite.examples[0].message
+
+
+def test_pathological_prediction_costs_its_timeout(tmp_path):
+    make_db(tmp_path / "database" / "shop" / "shop.sqlite")
+    gold = [{"db_id": "shop", "question": "q", "query": "SELECT count(*) FROM items"}] * 2
+    (tmp_path / "gold.json").write_text(json.dumps(gold))
+    bomb = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    (tmp_path / "pred.sql").write_text(f"{bomb}\nSELECT count(*) FROM items\n")
+    start = time.monotonic()
+    result = evaluate(
+        EvalConfig(
+            gold=tmp_path / "gold.json",
+            pred=tmp_path / "pred.sql",
+            db_dir=tmp_path / "database",
+            timeout_s=1.0,
+            workers=WORKERS,
+            cache_dir=tmp_path / "c",
+        )
+    )
+    assert time.monotonic() - start < 8
+    assert [e.outcome for e in result.examples] == ["timeout", "correct"]
+    assert result.to_json()["errors"] == {"timeout": 1}
+
+
+# ------------------------------------------------------------------------------------------------
+# BIRD
+
+
+BIRD_GOLD = [
+    (f"SELECT name FROM items WHERE id = {i % 5 + 1}", ["simple", "moderate", "challenging"][i % 3])
+    for i in range(12)
+]
+
+
+@pytest.fixture(scope="module")
+def bird_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bird")
+    make_db(root / "dev_databases" / "shop" / "shop.sqlite")
+    gold = [
+        {"question_id": i, "db_id": "shop", "question": f"q{i}", "evidence": "", "SQL": sql, "difficulty": d}
+        for i, (sql, d) in enumerate(BIRD_GOLD)
+    ]
+    (root / "dev.json").write_text(json.dumps(gold))
+    preds = {str(i): f"{sql}\t----- bird -----\tshop" for i, (sql, _) in enumerate(BIRD_GOLD)}
+    # Written with sort_keys: "0", "1", "10", "11", "2", …
+    (root / "predict_dev.json").write_text(json.dumps(preds, sort_keys=True, indent=2))
+    return root
+
+
+def _bird(root, **opts):
+    return evaluate(
+        EvalConfig(
+            format="bird",
+            gold=root / "dev.json",
+            pred=root / "predict_dev.json",
+            db_dir=root / "dev_databases",
+            workers=WORKERS,
+            cache_dir=root / "cache",
+            **opts,
+        )
+    )
+
+
+def test_bird_matches_predictions_by_key(bird_files):
+    result = _bird(bird_files)
+    assert result.correct == result.n == 12
+    assert list(result.by_difficulty()) == ["simple", "moderate", "challenging"]
+    assert result.by_difficulty()["simple"] == {"n": 4, "correct": 4, "accuracy": 1.0, "skipped": 0}
+
+
+def test_bird_official_pairs_predictions_by_position(bird_files):
+    result = _bird(bird_files, compat="official")
+    # Positions 0 and 1 hold keys "0" and "1"; then "10", "11", "2", … are shifted. A shifted
+    # prediction is still right when it names the same id (i % 5 repeats).
+    expected = [int(k) % 5 == i % 5 for i, k in enumerate(sorted(str(i) for i in range(12)))]
+    assert [e.correct for e in result.examples] == expected
+    assert result.correct == sum(expected) < 12
+
+
+def test_bird_semantics_sets_and_column_order(tmp_path):
+    make_db(tmp_path / "db" / "shop" / "shop.sqlite")
+    cases = [
+        ("SELECT category FROM items", "SELECT DISTINCT category FROM items", True),
+        ("SELECT name FROM items ORDER BY price", "SELECT name FROM items ORDER BY price DESC", True),
+        ("SELECT name, price FROM items", "SELECT price, name FROM items", False),
+        ("SELECT name FROM items WHERE price > 100", None, False),
+    ]
+    gold = [
+        {"question_id": i, "db_id": "shop", "SQL": g, "difficulty": "simple"}
+        for i, (g, _, _) in enumerate(cases)
+    ]
+    (tmp_path / "dev.json").write_text(json.dumps(gold))
+    (tmp_path / "pred.json").write_text(json.dumps({str(i): p for i, (_, p, _) in enumerate(cases)}))
+    base = dict(
+        gold=tmp_path / "dev.json", pred=tmp_path / "pred.json", db_dir=tmp_path / "db", workers=WORKERS
+    )
+    default = evaluate(EvalConfig(format="bird", cache_dir=tmp_path / "c", **base))
+    assert [e.correct for e in default.examples] == [c[2] for c in cases]
+    # BIRD's script runs a non-string prediction as " ": no rows, equal to an empty gold result.
+    off = evaluate(EvalConfig(format="bird", compat="official", cache_dir=tmp_path / "c", **base))
+    assert [e.correct for e in off.examples] == [True, True, False, True]
+
+
+# ------------------------------------------------------------------------------------------------
+# Reliability score end to end
+
+
+def test_reliability_with_infeasible_questions(tmp_path):
+    make_db(tmp_path / "db" / "shop" / "shop.sqlite")
+    gold = [
+        {"db_id": "shop", "query": "SELECT count(*) FROM items"},  # answered right: +1
+        {"db_id": "shop", "query": "SELECT max(price) FROM items"},  # answered wrong: -1
+        {"db_id": "shop", "query": "SELECT min(price) FROM items"},  # abstained: 0
+        {"db_id": "shop", "query": "null"},  # infeasible, abstained: +1
+        {"db_id": "shop", "query": "SELECT 1", "feasible": False},  # infeasible, answered: -1
+    ]
+    (tmp_path / "gold.json").write_text(json.dumps(gold))
+    (tmp_path / "pred.sql").write_text(
+        "SELECT count(*) FROM items\nSELECT min(price) FROM items\nNULL\nnull\nSELECT 1\n"
+    )
+    result = evaluate(
+        EvalConfig(
+            gold=tmp_path / "gold.json",
+            pred=tmp_path / "pred.sql",
+            db_dir=tmp_path / "db",
+            workers=WORKERS,
+            cache_dir=tmp_path / "c",
+        )
+    )
+    assert [e.outcome for e in result.examples] == [
+        "correct",
+        "wrong_result",
+        "abstained",
+        "correct",
+        "answered_infeasible",
+    ]
+    rel = result.reliability()
+    assert rel["counts"] == {"total": 5, "feasible": 3, "infeasible": 2}
+    assert rel["scores"]["RS(0)"]["total"] == pytest.approx(40.0)  # (1 + 0 + 0 + 1 + 0) / 5
+    assert rel["scores"]["RS(10)"]["total"] == pytest.approx(-360.0)  # (1 - 10 + 0 + 1 - 10) / 5
+    assert rel["scores"]["RS(N)"]["total"] == pytest.approx(-160.0)  # (1 - 5 + 0 + 1 - 5) / 5
+    assert rel["scores"]["RS(N)"]["infeasible"] == pytest.approx(-200.0)  # (1 - 5) / 2
+
+
+# ------------------------------------------------------------------------------------------------
+# Resume after a kill
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_after_a_kill(tmp_path):
+    make_db(tmp_path / "db" / "shop" / "shop.sqlite")
+    n = 40
+    gold = [{"db_id": "shop", "query": f"SELECT name FROM items WHERE id = {i % 5 + 1}"} for i in range(n)]
+    (tmp_path / "gold.json").write_text(json.dumps(gold))
+    (tmp_path / "pred.sql").write_text(
+        "".join(f"SELECT name FROM items WHERE id = {(i * 7) % 5 + 1}\n" for i in range(n))
+    )
+    ckpt = tmp_path / "out.json.checkpoint.jsonl"
+    cfg = dict(
+        gold=tmp_path / "gold.json",
+        pred=tmp_path / "pred.sql",
+        db_dir=tmp_path / "db",
+        workers=WORKERS,
+        cache_dir=tmp_path / "c",
+        checkpoint=ckpt,
+        chunk_size=8,
+    )
+
+    def kill_midway(done, total):
+        if done >= total // 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        evaluate(EvalConfig(**cfg), progress=kill_midway)
+    lines = ckpt.read_text().splitlines()
+    assert json.loads(lines[0])["run_key"]
+    assert 0 < len(lines) - 1 < n
+    resumed = evaluate(EvalConfig(resume=True, **cfg))
+    assert resumed.stats["resumed"] == len(lines) - 1
+    fresh = evaluate(EvalConfig(**{**cfg, "checkpoint": tmp_path / "other.jsonl"}))
+    assert [e.correct for e in resumed.examples] == [e.correct for e in fresh.examples]
+    assert resumed.correct == sum(1 for i in range(n) if i % 5 == (i * 7) % 5)
+    assert not ckpt.exists()  # a finished run removes its checkpoint
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(tmp_path):
+    from sqlfoundry.eval.evaluator import CheckpointMismatchError
+
+    make_db(tmp_path / "db" / "shop" / "shop.sqlite")
+    (tmp_path / "gold.json").write_text(json.dumps([{"db_id": "shop", "query": "SELECT 1"}]))
+    (tmp_path / "pred.sql").write_text("SELECT 1\n")
+    ckpt = tmp_path / "ck.jsonl"
+    ckpt.write_text(json.dumps({"checkpoint_version": 1, "run_key": "something else"}) + "\n")
+    cfg = EvalConfig(
+        gold=tmp_path / "gold.json",
+        pred=tmp_path / "pred.sql",
+        db_dir=tmp_path / "db",
+        cache_dir=tmp_path / "c",
+        checkpoint=ckpt,
+        resume=True,
+        workers=1,
+    )
+    with pytest.raises(CheckpointMismatchError, match="different run"):
+        evaluate(cfg)
+
+
+# ------------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_spider_writes_json_and_html(spider_files, tmp_path):
+    root, _ = spider_files
+    out, html_path = tmp_path / "out.json", tmp_path / "report.html"
+    res = CliRunner().invoke(
+        app,
+        [
+            "spider", "--gold", str(root / "gold.json"), "--pred", str(root / "pred.sql"),
+            "--db-dir", str(root / "database"), "--workers", str(WORKERS), "--cache-dir", str(tmp_path / "c"),
+            "--json", str(out), "--report", str(html_path),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "accuracy" in res.output and "ghost" in res.output
+    data = json.loads(out.read_text())
+    assert data["overall"]["correct"] == sum(1 for c in CASES if c[3][0])
+    assert data["overall"]["n"] == len(CASES) - 2
+    assert len(data["per_example"]) == len(CASES)
+    page = html_path.read_text()
+    assert page.count("<svg") >= 4 and "<script" not in page and "https://" not in page
+    assert "DELETE FROM items" in page  # every wrong example is listed with its SQL
+    assert not (tmp_path / "out.json.checkpoint.jsonl").exists()
+
+
+def test_cli_official_and_mode_flags(spider_files, tmp_path):
+    root, _ = spider_files
+    out = tmp_path / "o.json"
+    args = ["spider", "--gold", str(root / "gold.json"), "--pred", str(root / "pred.sql"), "--db-dir",
+            str(root / "database"), "-j", str(WORKERS), "--cache-dir", str(tmp_path / "c"), "--json", str(out), "-q"]  # fmt: skip
+    res = CliRunner().invoke(app, [*args, "--compat", "official", "--keep-distinct"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["config"]["compat"] == "official" and data["config"]["keep_distinct"] is True
+    by_name = {CASES[e["index"]][0]: e for e in data["per_example"]}
+    assert by_name["duplicates"]["correct"] is False  # DISTINCT kept
+    assert by_name["spaced_operator"]["correct"] is True
+    res = CliRunner().invoke(app, [*args, "--mode", "strict"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["config"]["mode"] == "strict"
+
+
+def test_cli_line_count_mismatch_is_an_error(spider_files, tmp_path):
+    root, _ = spider_files
+    short = tmp_path / "short.sql"
+    short.write_text("SELECT 1\nSELECT 2\n")
+    res = CliRunner().invoke(
+        app,
+        [
+            "spider",
+            "--gold",
+            str(root / "gold.json"),
+            "--pred",
+            str(short),
+            "--db-dir",
+            str(root / "database"),
+        ],
+    )
+    assert res.exit_code == 2
+    assert f"has 2 predictions but the gold file has {len(CASES)} examples" in res.output
+
+
+def test_cli_bird(bird_files, tmp_path):
+    out = tmp_path / "b.json"
+    args = ["bird", "--gold", str(bird_files / "dev.json"), "--pred", str(bird_files / "predict_dev.json"),
+            "--db-dir", str(bird_files / "dev_databases"), "-j", str(WORKERS), "--cache-dir", str(tmp_path / "c"),
+            "--json", str(out)]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["overall"] == {
+        "n": 12, "correct": 12, "accuracy": 1.0, "total": 12, "skipped": 0, "skipped_by_reason": {},
+    }  # fmt: skip
+    assert set(data["by_difficulty"]) == {"simple", "moderate", "challenging"}
+    res = CliRunner().invoke(app, [*args, "--compat", "official"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["overall"]["correct"] < 12
