@@ -210,8 +210,10 @@ def _mount_subcommands() -> None:
     import importlib
 
     for module, name, help_text in (
+        ("sqlfoundry.synth.cli", "synth", "Synthesize verified text-to-SQL records from a database."),
         ("sqlfoundry.eval.cli", "eval", "Execution accuracy under Spider and BIRD rules, test-suite, reliability."),
         ("sqlfoundry.eval.testsuite_cli", "testsuite", "Build distilled test suites for any database."),
+        ("sqlfoundry.synth.data_cli", None, None),  # export, stats: top-level verbs
     ):
         try:
             sub = importlib.import_module(module)
@@ -219,7 +221,10 @@ def _mount_subcommands() -> None:
             if exc.name and exc.name.startswith("sqlfoundry"):
                 continue
             raise
-        app.add_typer(sub.app, name=name, help=help_text)
+        if name is None:
+            app.registered_commands.extend(sub.app.registered_commands)
+        else:
+            app.add_typer(sub.app, name=name, help=help_text)
 
 
 _mount_subcommands()
