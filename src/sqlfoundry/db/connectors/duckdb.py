@@ -44,12 +44,18 @@ class DuckDBConnector(Connector):
             "allow_community_extensions": False,
             "memory_limit": f"{memory_mb}MB",
             "threads": 1,
+            # No spilling: DuckDB would otherwise create <database>.tmp beside the user's file.
+            "temp_directory": "",
             "lock_configuration": True,
         }
         try:
             self.conn = duckdb.connect(str(path), read_only=True, config=config)
         except duckdb.Error as exc:
             raise DatabaseUnavailableError(f"cannot open {str(path)!r} as DuckDB: {exc}") from None
+        try:
+            self.conn.execute("SET enable_progress_bar = false")  # a local option, allowed when locked
+        except duckdb.Error:
+            pass
 
     def close(self) -> None:
         if self.conn is not None:
