@@ -214,6 +214,7 @@ def _mount_subcommands() -> None:
         ("sqlfoundry.eval.cli", "eval", "Execution accuracy under Spider and BIRD rules, test-suite, reliability."),
         ("sqlfoundry.eval.testsuite_cli", "testsuite", "Build distilled test suites for any database."),
         ("sqlfoundry.synth.data_cli", None, None),  # export, stats: top-level verbs
+        ("sqlfoundry.train.predict_cli", None, None),  # predict
     ):
         try:
             sub = importlib.import_module(module)

@@ -305,6 +305,8 @@ def _from_entry_point(key: str) -> BackendFactory | None:
 def _ensure_builtin_backends() -> None:
     if "endpoint" not in _BACKENDS:
         from . import endpoint  # noqa: F401  (registers "endpoint" and its aliases)
+    if "transformers" not in _BACKENDS:
+        from . import local  # noqa: F401  (registers "transformers"/"local"; imports torch lazily)
 
 
 __all__ = [

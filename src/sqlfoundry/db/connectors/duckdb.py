@@ -15,7 +15,6 @@ from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
 from ..schema_model import Column, ForeignKey, Table
 from .base import Connector, Stopwatch, TooLarge, fetch_bounded
 
-
 #: Table and scalar functions that act on the instance rather than read data (a read-only file does
 #: not stop them) or that run SQL given as text, which would bypass the statement-type check.
 DENIED_FUNCTIONS = frozenset({
