@@ -146,10 +146,22 @@ _PLAIN_TYPES = frozenset({int, str, bytes, type(None)})
 _MASK128 = (1 << 128) - 1
 
 
+def _canonical_row_fast(row) -> tuple:
+    # The common mixed case (ints, strs, floats, NULLs) without a function call per value.
+    return tuple(
+        [
+            (int(v) if v.is_integer() and -9.2e18 < v < 9.2e18 else v)
+            if type(v) is float
+            else (v if type(v) in _PLAIN_TYPES else canonical_value(v))
+            for v in row
+        ]
+    )
+
+
 def canonical_rows(rows: list) -> list[tuple]:
     """canonical_row over many rows, skipping rows that are already canonical (the common case)."""
     plain = _PLAIN_TYPES.issuperset
-    return [r if type(r) is tuple and plain(map(type, r)) else canonical_row(tuple(r)) for r in rows]
+    return [r if type(r) is tuple and plain(map(type, r)) else _canonical_row_fast(r) for r in rows]
 
 
 class Fingerprinter:
