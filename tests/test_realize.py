@@ -308,7 +308,7 @@ CASES = [
         "SELECT first_name FROM employee WHERE hire_date >= '2020-01-01' AND email IS NOT NULL",
         {
             "formal": "Please enumerate the first names of employees whose hire date is on or after January 1, 2020 and whose email is present.",
-            "colloquial": "I need the first names of employees where the hire date is on or after January 1, 2020 and the email is there, please.",
+            "colloquial": "I need the first names of employees where the hire date is on or after January 1, 2020 and the email is given, please.",
             "imperative": "Give me the first names of employees whose hire date is on or after January 1, 2020 and whose email is present.",
             "interrogative": "Can you list the first names of employees whose hire date is on or after January 1, 2020 and whose email is known?",
             "concise": "First name of each employee with hire date on or after January 1, 2020 and email not missing",
@@ -412,6 +412,76 @@ CASES = [
             "imperative": "Give me the titles of books with an author whose country is 'Canada'.",
             "interrogative": "Can you list the titles of books with an author whose country is 'Canada'?",
             "concise": "Title of each book with an author whose country is 'Canada'",
+        },
+    ),
+    (
+        "WITH ranked_book AS (SELECT genre, title, pages, RANK() OVER (PARTITION BY genre ORDER BY pages) AS pages_rank FROM book WHERE pages IS NOT NULL) SELECT genre, title, pages FROM ranked_book WHERE pages_rank = 1",
+        {
+            "formal": "Please enumerate the genres, titles and pages of books whose pages are present and whose rank by pages (lowest first) within its genre is 1.",
+            "colloquial": "Could you pull up the genres, titles and pages of books with pages given and rank by pages (lowest first) within its genre 1?",
+            "imperative": "Find the genres, titles and pages of books where the pages are present and the rank by pages (lowest first) within its genre is 1.",
+            "interrogative": "Can you list the genres, titles and pages of books where the pages are known and the rank by pages (lowest first) within its genre is 1?",
+            "concise": "Genre, title and pages of each book with pages not missing and rank by pages (lowest first) within its genre 1",
+        },
+    ),
+    (
+        "SELECT name FROM publisher WHERE publisher_id IN (SELECT publisher_id FROM book GROUP BY publisher_id HAVING COUNT(*) > 30)",
+        {
+            "formal": "Kindly indicate the name of each publisher with more than 30 books.",
+            "colloquial": "I need the names of publishers with more than 30 books, please.",
+            "imperative": "Give me the names of publishers with more than 30 books.",
+            "interrogative": "Can you list the names of publishers with more than 30 books?",
+            "concise": "Name of each publisher with more than 30 books",
+        },
+    ),
+    (
+        "SELECT T1.sale_id FROM sale_item AS T1 WHERE EXISTS (SELECT 1 FROM refund AS T2 WHERE T2.sale_id = T1.sale_id AND T2.line_no = T1.line_no AND T2.reason = 'damaged copy')",
+        {
+            "formal": "Kindly indicate the sale ID of each sale item with a refund whose reason is 'damaged copy'.",
+            "colloquial": 'I need the sale IDs of sale items with a refund with reason "damaged copy", please.',
+            "imperative": "Give me the sale IDs of sale items with a refund where the reason is 'damaged copy'.",
+            "interrogative": "Can you list the sale IDs of sale items with a refund where the reason is 'damaged copy'?",
+            "concise": "Sale ID of each sale item with a refund with reason 'damaged copy'",
+        },
+    ),
+    (
+        "SELECT title FROM book WHERE (genre = 'Fiction' AND pages > 300) OR (genre = 'Poetry' AND pages < 100)",
+        {
+            "formal": "Please enumerate the titles of books for which either both the genre is 'Fiction' and the pages exceed 300, or both the genre is 'Poetry' and the pages are below 100.",
+            "colloquial": 'I need the titles of books for which either both the genre is "Fiction" and the pages are over 300, or both the genre is "Poetry" and the pages are under 100, please.',
+            "imperative": "Give me the titles of books for which either both the genre is 'Fiction' and the pages are above 300, or both the genre is 'Poetry' and the pages are below 100.",
+            "interrogative": "Can you list the titles of books for which either both the genre is 'Fiction' and the pages are more than 300, or both the genre is 'Poetry' and the pages are lower than 100?",
+            "concise": "Titles of books for which either both the genre is 'Fiction' and the pages are greater than 300, or both the genre is 'Poetry' and the pages are less than 100",
+        },
+    ),
+    (
+        "SELECT T1.name, T2.n FROM store AS T1 JOIN (SELECT store_id, COUNT(*) AS n FROM sale GROUP BY store_id HAVING COUNT(*) > 100) AS T2 ON T1.store_id = T2.store_id",
+        {
+            "formal": "Please provide the name and count of sales of each store that is among the stores with more than 100 sales.",
+            "colloquial": "I need the name and number of sales of each store that is among the stores with more than 100 sales, please.",
+            "imperative": "Give me the name and number of sales of each store that is among the stores with more than 100 sales.",
+            "interrogative": "Can you list the name and number of sales of each store that is among the stores with more than 100 sales?",
+            "concise": "Name and count of sales of each store that is among the stores with more than 100 sales.",
+        },
+    ),
+    (
+        "SELECT title FROM book ORDER BY list_price DESC LIMIT 3 OFFSET 2",
+        {
+            "formal": "Kindly list the titles of the 3 books that come after the first 2 when books are sorted in descending order of list price.",
+            "colloquial": "Can you show me the titles of the 3 books that come after the first 2 when books are sorted by list price from highest to lowest?",
+            "imperative": "List the titles of the 3 books that come after the first 2 when books are sorted by list price from highest to lowest.",
+            "interrogative": "What are the titles of the 3 books that come after the first 2 when books are sorted by list price from highest to lowest?",
+            "concise": "Titles of the 3 books that come after the first 2 when books are sorted by list price, descending",
+        },
+    ),
+    (
+        "SELECT first_name FROM employee WHERE employee_id IN (SELECT manager_id FROM employee WHERE is_active = 0)",
+        {
+            "formal": "Kindly indicate the first name of each employee that is the manager of an employee who is not active.",
+            "colloquial": "I need the first names of employees that are the manager of an employee who is not active, please.",
+            "imperative": "Give me the first names of employees that are the manager of an employee who is not active.",
+            "interrogative": "Can you list the first names of employees that are the manager of an employee who is not active?",
+            "concise": "First name of each employee that is the manager of an employee who is not active",
         },
     ),
 ]

@@ -215,6 +215,7 @@ def _mount_subcommands() -> None:
         ("sqlfoundry.eval.testsuite_cli", "testsuite", "Build distilled test suites for any database."),
         ("sqlfoundry.synth.data_cli", None, None),  # export, stats: top-level verbs
         ("sqlfoundry.train.predict_cli", None, None),  # predict
+        ("sqlfoundry.train.distill_cli", None, None),  # distill
     ):
         try:
             sub = importlib.import_module(module)

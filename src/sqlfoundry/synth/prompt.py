@@ -112,9 +112,14 @@ def _sql_literal(value: Any) -> str:
     return f"'{text}'"
 
 
+_TRAILING_SQL_BLOCK = re.compile(r"\s*```[A-Za-z0-9_]*\n.*?\n?```\s*\Z", re.S)
+
+
 def format_answer(sql: str | None, cot: str | None = None) -> str:
     """The assistant message a model is trained to produce: the reasoning (if any), then the SQL in a
     ```sql block; ``sql`` None or empty gives the abstention sentence instead of the block."""
+    # A rationale may end with the SQL itself (rule-based ones do); the answer states it once.
+    cot = _TRAILING_SQL_BLOCK.sub("", cot).strip() if cot else cot
     parts = [cot.strip()] if cot and cot.strip() else []
     if sql and sql.strip():
         parts.append(f"```sql\n{_strip_sql(sql)}\n```")

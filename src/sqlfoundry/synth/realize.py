@@ -93,7 +93,7 @@ _LEX: dict[str, dict[str, tuple[str, ...]]] = {
     "null": {"formal": ("is not recorded", "is missing"), "colloquial": ("is missing", "is empty", "is blank"),
              "imperative": ("is missing", "is null"), "interrogative": ("is missing", "is not recorded"),
              "concise": ("missing",)},
-    "notnull": {"formal": ("is recorded", "is present"), "colloquial": ("is filled in", "is there"),
+    "notnull": {"formal": ("is recorded", "is present"), "colloquial": ("is filled in", "is given"),
                 "imperative": ("is not missing", "is present"), "interrogative": ("is recorded", "is known"),
                 "concise": ("present", "not missing")},
     # text patterns
@@ -344,8 +344,6 @@ class _Scope:
     aliases: dict[str, exp.Expression] = field(default_factory=dict)
     #: alias whose columns are phrased without a possessive (the grouped entity or a subquery's own root)
     focus: str = ""
-    #: the aliases of the outer scope correlated with this one, by edge
-    correlations: list[tuple[_Ref, _Ref]] = field(default_factory=list)
     #: resolved column references, by (node id, local): the FROM clause does not change once built
     resolved: dict[tuple[int, bool], _Ref | None] = field(default_factory=dict)
 
@@ -362,11 +360,6 @@ _ALPHABETIC_WORDS = {
 def _alphabetic(phrase: str) -> bool:
     """Whether a text column is ordered as words (names, titles) rather than as disguised numbers."""
     return bool(set(phrase.lower().replace("'s", "").split()) & _ALPHABETIC_WORDS)
-
-
-def _full_noun(src: _Source) -> str:
-    """The singular noun for a FROM item's rows, with the conditions that define a CTE's rows."""
-    return src.virtual.noun_full if src.virtual is not None and src.virtual.noun_full else src.noun
 
 
 def _column_kind(column: Column) -> str:
@@ -1208,6 +1201,9 @@ class _Realizer:
         if grain != scope.root and rel is not None:
             return rel.plural if plural else rel.noun
         src = scope.sources[grain]
+        if src.virtual is not None and src.virtual.bare_plural:
+            # a CTE's conditions are said once, as clauses of the frame, not inside every count
+            return src.virtual.bare_plural if plural else src.noun
         return src.plural if plural else src.noun
 
     def grouped_by_link_side(self, scope: _Scope, grain: str) -> bool:
@@ -1357,8 +1353,6 @@ class _Realizer:
         if isinstance(node, exp.Mul):
             return f"{lw} {self.pick(('times', 'multiplied by'))} {rw}"
         if isinstance(node, exp.Div):
-            if isinstance(node, exp.Div) and node.args.get("typed") is False:
-                pass
             return f"{lw} divided by {rw}"
         return f"the remainder of {lw} divided by {rw}"
 
@@ -2322,7 +2316,9 @@ class _Realizer:
             if any(
                 not _has_aggregate(e) and not isinstance(_unalias(e), exp.Literal) for e in select.expressions
             ):
-                return self.bare_column_frame(select, scope, clauses)
+                frame = self.bare_column_frame(select, scope, clauses)
+                frame.plural, frame.note, frame.note_plural = plural, note, note_plural
+                return frame
             items = [self.agg_item(e, scope) for e in select.expressions]
             frame = _Frame(noun=root_src.noun, plural=plural, clauses=clauses, items=items, note=note,
                            note_plural=note_plural, aggregate_only=True, one_row=True,
@@ -2539,7 +2535,7 @@ class _Realizer:
             inner = _unalias(e)
             items.append(_Item(sg=self.np(inner.this if inner is agg else inner, scope)))
         root_src = scope.sources[scope.root]
-        frame = _Frame(noun=_full_noun(root_src), plural=root_src.plural, clauses=clauses, items=items, limit=1,
+        frame = _Frame(noun=root_src.noun, plural=root_src.plural, clauses=clauses, items=items, limit=1,
                        person=self.is_person(root_src.noun))  # fmt: skip
         frame.order = [(self.ordering(agg.this, desc, scope), self.superlative(agg.this, desc, scope))]
         frame.one_row = True
@@ -2658,7 +2654,8 @@ class _Realizer:
         note = clauses
         root_src = scope.sources[scope.root]
         frame = _Frame(noun=noun, plural=plural, clauses=h_clauses, items=items, grouped=True, note=note,
-                       note_plural=root_src.plural, distinct=distinct, person=self.is_person(noun))  # fmt: skip
+                       note_plural=root_src.virtual.bare_plural if root_src.virtual is not None and root_src.virtual.bare_plural else root_src.plural,
+                       distinct=distinct, person=self.is_person(noun))  # fmt: skip
         self.apply_order(frame, order, select, scope, limit, offset)
         scope.focus = ""
         # groups exist only for rows with a match; say so only where it changes the answer (the fewest,
@@ -2964,6 +2961,12 @@ class _Realizer:
         return f"{what}{head} after the first {off} when {entity_pl} are sorted {self.order_text(f)}"
 
     def render_aggregate(self, f: _Frame) -> str:
+        text = self._render_aggregate(f)
+        if f.note:
+            text += f", {self.say('considering')} {f.note_plural} {self.clauses_text(f.note, True)}"
+        return text
+
+    def _render_aggregate(self, f: _Frame) -> str:
         rels = self.clauses_text(f.clauses, True)
         entity = f"{f.plural} {rels}".strip()
         items = f.items
