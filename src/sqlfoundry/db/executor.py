@@ -325,7 +325,8 @@ class Executor:
     """Run statements read-only and bounded in a pool of worker processes.
 
     ``workers`` defaults to the number of CPUs. ``grace_s`` is how long past a statement's own limit
-    the pool waits before killing the worker as a last resort. Use as a context manager, or call
+    the pool waits before killing the worker as a last resort. ``prestart`` starts the workers at once
+    (in the background) rather than at the first batch. Use as a context manager, or call
     :meth:`close`.
     """
 
@@ -337,6 +338,7 @@ class Executor:
         cache_path: str | os.PathLike | None = None,
         grace_s: float = 1.0,
         chunk_size: int = 32,
+        prestart: bool = True,
     ):
         self.n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self.limits = limits
@@ -347,6 +349,9 @@ class Executor:
         self._urls: dict[str, DatabaseURL] = {}
         self._lock = threading.Lock()
         self.stats = collections.Counter()
+        if prestart:
+            # Workers start in the background (interpreter + imports) while the caller prepares work.
+            self._ensure_workers(self.n_workers)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def __enter__(self) -> Executor:
