@@ -213,6 +213,7 @@ def _mount_subcommands() -> None:
         ("sqlfoundry.synth.cli", "synth", "Synthesize verified text-to-SQL records from a database."),
         ("sqlfoundry.eval.cli", "eval", "Execution accuracy under Spider and BIRD rules, test-suite, reliability."),
         ("sqlfoundry.eval.testsuite_cli", "testsuite", "Build distilled test suites for any database."),
+        ("sqlfoundry.train.cli", "train", "Train a model on records: SFT, DPO and GRPO with execution rewards."),
         ("sqlfoundry.synth.data_cli", None, None),  # export, stats: top-level verbs
         ("sqlfoundry.train.predict_cli", None, None),  # predict
         ("sqlfoundry.train.distill_cli", None, None),  # distill

@@ -1,0 +1,162 @@
+"""``sqlfoundry train sft|grpo|dpo``: parse options into a recipe config and run it.
+
+The work is :func:`~.sft.train_sft`, :func:`~.grpo.train_grpo` and :func:`~.dpo.train_dpo`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from ..errors import SQLFoundryError
+
+app = typer.Typer(help="Train text-to-SQL models: SFT, GRPO with execution rewards, DPO.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+RECORDS = typer.Option(..., "--records", help="Records JSONL (or a synthesis run folder).")
+DB = typer.Option(None, "--db", help="One database URL for every record.")
+DB_DIR = typer.Option(None, "--db-dir", help="Databases at <db-dir>/<db_id>/<db_id>.sqlite.")
+MODEL = typer.Option("tiny", "--model", "-m", help="tiny, smollm2-135m or a checkpoint directory.")
+LORA = typer.Option(False, "--lora/--full", help="Train a LoRA adapter or all weights.")
+ACCEL = typer.Option(None, "--accelerate-config", help="Print the `accelerate launch` line for this config file.")
+
+
+def _run(verb: str, build, accelerate_config: Path | None) -> None:
+    if accelerate_config is not None:
+        from .sft import accelerate_command
+
+        argv = sys.argv[sys.argv.index(verb) + 1 :] if verb in sys.argv else []
+        skip = {"--accelerate-config"}
+        args = [a for i, a in enumerate(argv) if a not in skip and (i == 0 or argv[i - 1] not in skip)]
+        console.print("Run this on the machine with the accelerators:")
+        console.print(accelerate_command(accelerate_config, verb, args), markup=False, soft_wrap=True)
+        return
+    try:
+        result = build()
+    except ValidationError as exc:
+        err_console.print(f"[red]error:[/] {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from None
+    except SQLFoundryError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print_json(json.dumps(result.to_json()))
+
+
+@app.command("sft")
+def sft_command(
+    records: Path = RECORDS,
+    db: str = DB,
+    db_dir: Path = DB_DIR,
+    model: str = MODEL,
+    out: Path = typer.Option(Path("runs/sft"), "--out", "-o", help="Run folder (checkpoints, final model)."),
+    lora: bool = LORA,
+    epochs: float = typer.Option(3.0, "--epochs"),
+    lr: float = typer.Option(2e-4, "--lr"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    max_steps: int = typer.Option(-1, "--max-steps", help="Stop after N optimizer steps (-1: run the epochs)."),
+    eval_every: int = typer.Option(0, "--eval-every", min=0, help="Held-out execution accuracy every N steps."),
+    eval_limit: int = typer.Option(64, "--eval-limit", min=1, help="Held-out records scored."),
+    save_steps: int = typer.Option(200, "--save-steps", min=1),
+    max_length: int = typer.Option(1024, "--max-length", min=16),
+    no_cot: bool = typer.Option(False, "--no-cot", help="Teach the SQL block alone, without reasoning."),
+    curriculum: str = typer.Option("none", "--curriculum", help="none, difficulty or ucb."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
+    seed: int = typer.Option(0, "--seed"),
+    accelerate_config: Path = ACCEL,
+) -> None:
+    """Supervised fine-tuning on the records' chat examples (assistant-only loss)."""
+    from .sft import SFTRecipeConfig, train_sft
+
+    _run(
+        "sft",
+        lambda: train_sft(
+            SFTRecipeConfig(
+                records=records, db_url=db, db_dir=db_dir, model=model, output_dir=out, lora=lora,
+                epochs=epochs, learning_rate=lr, batch_size=batch_size, max_steps=max_steps,
+                eval_every=eval_every, eval_limit=eval_limit, save_steps=save_steps, max_length=max_length,
+                with_cot=not no_cot, curriculum=curriculum, resume=resume, seed=seed,
+            )
+        ),
+        accelerate_config,
+    )  # fmt: skip
+
+
+@app.command("grpo")
+def grpo_command(
+    records: Path = RECORDS,
+    db: str = DB,
+    db_dir: Path = DB_DIR,
+    model: str = typer.Option(..., "--model", "-m", help="Policy to start from: an SFT run folder."),
+    out: Path = typer.Option(Path("runs/grpo"), "--out", "-o"),
+    lora: bool = LORA,
+    epochs: float = typer.Option(1.0, "--epochs"),
+    lr: float = typer.Option(1e-5, "--lr"),
+    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    max_steps: int = typer.Option(-1, "--max-steps"),
+    num_generations: int = typer.Option(4, "--num-generations", min=2),
+    max_completion_length: int = typer.Option(128, "--max-completion-length", min=1),
+    reward_weights: str = typer.Option(None, "--reward-weights", help="e.g. execution=3,format=1 (others 0)."),
+    curriculum: str = typer.Option("none", "--curriculum", help="none or ucb."),
+    eval_every: int = typer.Option(0, "--eval-every", min=0),
+    eval_limit: int = typer.Option(64, "--eval-limit", min=1),
+    save_steps: int = typer.Option(200, "--save-steps", min=1),
+    resume: bool = typer.Option(False, "--resume"),
+    seed: int = typer.Option(0, "--seed"),
+    accelerate_config: Path = ACCEL,
+) -> None:
+    """GRPO with execution, syntax, schema-linking, n-gram and format rewards."""
+    from .grpo import GRPORecipeConfig, parse_weights, train_grpo
+
+    def build():
+        return train_grpo(
+            GRPORecipeConfig(
+                records=records, db_url=db, db_dir=db_dir, model=model, output_dir=out, lora=lora, epochs=epochs,
+                learning_rate=lr, batch_size=batch_size, max_steps=max_steps, num_generations=num_generations,
+                max_completion_length=max_completion_length, reward_weights=parse_weights(reward_weights),
+                curriculum=curriculum, eval_every=eval_every, eval_limit=eval_limit, save_steps=save_steps,
+                resume=resume, seed=seed,
+            )
+        )  # fmt: skip
+
+    _run("grpo", build, accelerate_config)
+
+
+@app.command("dpo")
+def dpo_command(
+    records: Path = RECORDS,
+    db: str = DB,
+    db_dir: Path = DB_DIR,
+    model: str = typer.Option(..., "--model", "-m", help="Policy to sample and train: an SFT run folder."),
+    out: Path = typer.Option(Path("runs/dpo"), "--out", "-o"),
+    lora: bool = LORA,
+    samples: int = typer.Option(4, "--samples", min=1, help="Samples per prompt when building pairs."),
+    max_new_tokens: int = typer.Option(128, "--max-new-tokens", min=1),
+    epochs: float = typer.Option(1.0, "--epochs"),
+    lr: float = typer.Option(5e-6, "--lr"),
+    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    max_steps: int = typer.Option(-1, "--max-steps"),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N records."),
+    resume: bool = typer.Option(False, "--resume"),
+    seed: int = typer.Option(0, "--seed"),
+    accelerate_config: Path = ACCEL,
+) -> None:
+    """DPO on pairs built by sampling the model and executing its answers (saved to pairs.jsonl)."""
+    from .dpo import DPORecipeConfig, train_dpo
+
+    _run(
+        "dpo",
+        lambda: train_dpo(
+            DPORecipeConfig(
+                records=records, db_url=db, db_dir=db_dir, model=model, output_dir=out, lora=lora,
+                samples=samples, max_new_tokens=max_new_tokens, epochs=epochs, learning_rate=lr,
+                batch_size=batch_size, max_steps=max_steps, limit=limit, resume=resume, seed=seed,
+            )
+        ),
+        accelerate_config,
+    )  # fmt: skip

@@ -1,0 +1,404 @@
+"""Supervised fine-tuning on verified records: :class:`SFTRecipeConfig` (our options, mapped onto TRL's
+``SFTConfig``) and :func:`train_sft` (TRL ``SFTTrainer``, assistant-only loss, LoRA or full weights,
+execution accuracy on a held-out split, checkpoints and resume, selectable curricula).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import SQLFoundryError
+from ..records import Record
+from .curriculum import DifficultySchedule, UCBDistributionScheduler
+from .data import load_records, sft_rows, split_records, to_dataset
+from .predict import DatabaseCatalog
+
+__all__ = [
+    "CurriculumName",
+    "SFTRecipeConfig",
+    "TrainError",
+    "TrainResult",
+    "accelerate_command",
+    "load_policy",
+    "train_sft",
+]
+
+CurriculumName = Literal["none", "difficulty", "ucb"]
+
+
+class TrainError(SQLFoundryError):
+    """A training run cannot start or go on; the message says what to change."""
+
+
+class RecipeBase(BaseModel):
+    """Options every recipe shares: data, model, output, optimisation, evaluation, checkpoints."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    #: records JSONL (or a synthesis run folder)
+    records: Path
+    #: one database URL for every record, or ``db_dir`` (``<dir>/<db_id>/<db_id>.sqlite``)
+    db_url: str | None = None
+    db_dir: Path | None = None
+    #: ``tiny`` (built from the records' corpus), ``smollm2-135m`` or a checkpoint directory
+    model: str = "tiny"
+    output_dir: Path = Path("runs/train")
+    #: train a LoRA adapter (saved under ``adapter/``, merged copy at the top) instead of all weights
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: str | list[str] = "all-linear"
+    epochs: float = 3.0
+    learning_rate: float = 2e-4
+    batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    #: stop after this many optimizer steps (-1: run the epochs)
+    max_steps: int = -1
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 0
+    #: keep only these complexities (e.g. simple, moderate) and/or only feasible records
+    complexities: list[str] | None = None
+    feasible_only: bool = False
+    limit: int | None = None
+    #: held-out share (by a hash of the record id) when no record is marked dev/test
+    eval_fraction: float = 0.1
+    #: held-out records scored by execution (the rest of the held-out split is unused)
+    eval_limit: int | None = 64
+    #: execution accuracy on the held-out split every N steps (0: only before and after training)
+    eval_every: int = 0
+    eval_max_new_tokens: int = 256
+    save_steps: int = 200
+    save_total_limit: int | None = 2
+    logging_steps: int = 10
+    resume: bool = False
+    #: print the ``accelerate launch`` line for this config file instead of training here
+    accelerate_config: Path | None = None
+    #: more TRL config fields, passed through unchanged (e.g. ``{"report_to": "wandb"}``)
+    trl_args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_database(self):
+        if (self.db_url is None) == (self.db_dir is None):
+            raise ValueError("give exactly one of db_url (--db) or db_dir (--db-dir)")
+        return self
+
+    def catalog(self) -> DatabaseCatalog:
+        return DatabaseCatalog(db_dir=self.db_dir, db_url=self.db_url)
+
+    def common_trl_kwargs(self) -> dict[str, Any]:
+        """The transformers ``TrainingArguments`` fields every recipe sets (CPU-safe: no bf16, no
+        gradient checkpointing, CPU when no accelerator is present)."""
+        import torch
+
+        on_gpu = torch.cuda.is_available()
+        kwargs: dict[str, Any] = dict(
+            output_dir=str(self.output_dir),
+            num_train_epochs=self.epochs,
+            max_steps=self.max_steps,
+            learning_rate=self.learning_rate,
+            per_device_train_batch_size=self.batch_size,
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+            warmup_steps=self.warmup_ratio,
+            weight_decay=self.weight_decay,
+            logging_steps=self.logging_steps,
+            save_strategy="steps",
+            save_steps=self.save_steps,
+            save_total_limit=self.save_total_limit,
+            seed=self.seed,
+            report_to="none",
+            use_cpu=not on_gpu,
+            bf16=on_gpu and torch.cuda.is_bf16_supported(),
+            gradient_checkpointing=False,
+            dataloader_num_workers=0,
+            disable_tqdm=True,
+        )
+        return kwargs
+
+    def lora_config(self):
+        if not self.lora:
+            return None
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.lora_r,
+            lora_alpha=self.lora_alpha,
+            lora_dropout=self.lora_dropout,
+            target_modules=self.lora_target_modules,
+            task_type="CAUSAL_LM",
+        )
+
+
+class SFTRecipeConfig(RecipeBase):
+    """Options of one SFT run; :meth:`to_trl` maps them onto TRL's ``SFTConfig``."""
+
+    output_dir: Path = Path("runs/sft")
+    #: teach the record's reasoning before the SQL block (off: the SQL block alone)
+    with_cot: bool = True
+    #: tokens per example (prompt + answer); longer ones are cut
+    max_length: int = 1024
+    #: ``none`` (shuffled), ``difficulty`` (easy to hard by pass rate, else complexity), ``ucb``
+    curriculum: CurriculumName = "none"
+
+    def to_trl(self):
+        from trl import SFTConfig
+
+        kwargs = self.common_trl_kwargs()
+        kwargs.update(
+            max_length=self.max_length,
+            assistant_only_loss=True,
+            packing=False,
+            dataset_num_proc=None,
+        )
+        kwargs.update(self.trl_args)
+        return SFTConfig(**kwargs)
+
+
+@dataclass
+class TrainResult:
+    """Where the trained model is and what happened."""
+
+    output_dir: Path
+    model_dir: Path
+    global_step: int
+    train_seconds: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    exec_before: float | None = None
+    exec_after: float | None = None
+    exec_history: list[dict[str, float]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output_dir": str(self.output_dir),
+            "model_dir": str(self.model_dir),
+            "global_step": self.global_step,
+            "train_seconds": self.train_seconds,
+            "steps_per_second": self.global_step / self.train_seconds if self.train_seconds else None,
+            "metrics": self.metrics,
+            "exec_accuracy_before": self.exec_before,
+            "exec_accuracy_after": self.exec_after,
+            "exec_history": self.exec_history,
+        }
+
+
+def accelerate_command(config_file: Path, verb: str, argv: list[str]) -> str:
+    """The command line that runs this training verb under ``accelerate launch`` (multi-GPU, DeepSpeed
+    or FSDP as the accelerate config file says)."""
+    rest = [a for a in argv if a]
+    return shlex.join(
+        ["accelerate", "launch", "--config_file", str(config_file), "-m", "sqlfoundry", "train", verb, *rest]
+    )
+
+
+def load_policy(spec: str, corpus: Any = None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` to train: ``spec`` resolved like everywhere else (``tiny`` gets its
+    tokenizer trained on ``corpus``: the rendered training examples, so the prompt's fixed text
+    becomes a few tokens), fp32 on CPU (bf16 on a GPU that has it)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ..llm.models import resolve_model
+
+    options = {"corpus": corpus} if spec.strip().lower() == "tiny" and corpus is not None else {}
+    path = resolve_model(spec, **options)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
+    return model, tokenizer
+
+
+# ------------------------------------------------------------------------------------------------
+# Curricula as samplers
+# ------------------------------------------------------------------------------------------------
+
+
+class DifficultyOrderSampler:
+    """All epochs of a :class:`DifficultySchedule` in one pass (the trainer then runs one epoch):
+    epoch ``e`` covers buckets ``0..e``, easiest first. Pass rates are the records' measured
+    ``difficulty``, else a stand-in from their complexity (nothing is dropped)."""
+
+    def __init__(self, rows: list[dict[str, Any]], epochs: int, seed: int = 0):
+        schedule = DifficultySchedule(drop_solved=False, drop_unsolvable=False, seed=seed)
+        self.order: list[int] = []
+        for epoch in range(max(1, epochs)):
+            self.order.extend(schedule.epoch_indices(rows, epoch))
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+class UCBSFTSampler:
+    """Batches drawn by a :class:`UCBDistributionScheduler` over record complexity. SFT has no
+    advantages, so the signal is each batch's training loss (a distribution with a high loss still
+    has something to teach); the trainer reports it through :meth:`report`."""
+
+    def __init__(self, rows: list[dict[str, Any]], batch_size: int, epochs: int, seed: int = 0):
+        self.scheduler = UCBDistributionScheduler([r["complexity"] for r in rows], seed=seed)
+        self.batch_size = batch_size
+        self.steps = max(1, epochs) * max(1, len(rows) // batch_size)
+        self.pending: deque[list[int]] = deque()
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            batch = self.scheduler.next_batch(self.batch_size)
+            self.pending.append(batch)
+            yield from batch
+
+    def __len__(self) -> int:
+        return self.steps * self.batch_size
+
+    def report(self, loss: float) -> None:
+        if self.pending:
+            batch = self.pending.popleft()
+            self.scheduler.update(batch, [loss] * len(batch))
+
+
+def _sft_trainer_class(sampler: Any):
+    from trl import SFTTrainer
+
+    class CurriculumSFTTrainer(SFTTrainer):
+        def _get_train_sampler(self, train_dataset=None):
+            return sampler if sampler is not None else super()._get_train_sampler(train_dataset)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            if isinstance(sampler, UCBSFTSampler) and model.training:
+                loss = out[0] if return_outputs else out
+                sampler.report(float(loss.detach()))
+            return out
+
+    return CurriculumSFTTrainer
+
+
+# ------------------------------------------------------------------------------------------------
+# The recipe
+# ------------------------------------------------------------------------------------------------
+
+
+def prepare_split(config: RecipeBase) -> tuple[list[Record], list[Record], DatabaseCatalog]:
+    records = load_records(
+        config.records, complexities=config.complexities, feasible_only=config.feasible_only, limit=config.limit
+    )
+    train, held = split_records(records, config.eval_fraction, config.seed, config.eval_limit)
+    return train, held, config.catalog()
+
+
+def last_checkpoint(output_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+
+def finish(trainer: Any, config: RecipeBase, tokenizer: Any) -> Path:
+    """Save the trained model at ``output_dir`` (a LoRA run: the adapter under ``adapter/`` and the
+    merged model at the top), so ``output_dir`` is a checkpoint every other command loads."""
+    out = Path(config.output_dir)
+    model = trainer.model
+    if config.lora and hasattr(model, "merge_and_unload"):
+        model.save_pretrained(out / "adapter")
+        model = model.merge_and_unload()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def corpus_of(rows: list[dict[str, Any]], column: str) -> list[str]:
+    """The texts of chat rows (every message's content), for a ``tiny`` model's tokenizer."""
+    texts = []
+    for row in rows:
+        for key in (column, "chosen", "rejected"):
+            texts.extend(m["content"] for m in row.get(key) or [] if isinstance(m, dict))
+    return texts
+
+
+def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
+    """Fine-tune ``config.model`` on the records' chat examples and save it at ``output_dir``."""
+    import time
+
+    from .exec_eval import ExecAccuracyCallback, execution_accuracy
+
+    train, held, catalog = prepare_split(config)
+    rows = sft_rows(train, catalog, config.with_cot)
+    dataset = to_dataset(rows)
+    model, tokenizer = load_policy(config.model, corpus_of(rows, "messages"))
+    args = config.to_trl()
+    if not progress:
+        args.disable_tqdm = True
+
+    sampler: Any = None
+    epochs = max(1, math.ceil(config.epochs))
+    if config.curriculum == "difficulty":
+        sampler = DifficultyOrderSampler(rows, epochs, config.seed)
+        args.num_train_epochs = 1
+    elif config.curriculum == "ucb":
+        sampler = UCBSFTSampler(rows, config.batch_size, epochs, config.seed)
+        args.num_train_epochs = 1
+
+    resume_from = None
+    if config.resume:
+        resume_from = last_checkpoint(config.output_dir)
+        if resume_from is None:
+            raise TrainError(f"--resume: no checkpoint-* folder in {config.output_dir} to resume from")
+
+    exec_before = None
+    if held and not resume_from:
+        exec_before = execution_accuracy(
+            model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens
+        ).accuracy
+    callback = ExecAccuracyCallback(held, catalog, config.eval_every, max_new_tokens=config.eval_max_new_tokens)
+    trainer_cls = _sft_trainer_class(sampler)
+    trainer = trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=config.lora_config(),
+        callbacks=[callback],
+    )
+    callback.trainer = trainer
+    start = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=resume_from)
+    seconds = time.perf_counter() - start
+    model_dir = finish(trainer, config, tokenizer)
+    exec_after = callback.history[-1]["eval/exec_accuracy"] if callback.history else None
+    if held and exec_after is None:
+        exec_after = execution_accuracy(
+            trainer.model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens
+        ).accuracy
+    result = TrainResult(
+        Path(config.output_dir),
+        model_dir,
+        trainer.state.global_step,
+        seconds,
+        {k: float(v) for k, v in output.metrics.items() if isinstance(v, int | float)},
+        exec_before,
+        exec_after,
+        callback.history,
+    )
+    write_result(config, result, "sft")
+    return result
+
+
+def write_result(config: RecipeBase, result: TrainResult, verb: str) -> None:
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{verb}_recipe.json").write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out / f"{verb}_result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,117 @@
+"""SFT recipe on the tiny model: training runs, checkpoints, resumes, curricula, held-out execution
+accuracy callback and the ``train`` CLI. Data: a one-table copy of the example database, synthesized."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+
+from sqlfoundry.db.example import build_example_db  # noqa: E402
+from sqlfoundry.llm.models import CACHE_ENV  # noqa: E402
+from sqlfoundry.synth.config import SynthConfig  # noqa: E402
+from sqlfoundry.synth.pipeline import synthesize  # noqa: E402
+from sqlfoundry.train.sft import SFTRecipeConfig, train_sft  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def make_train_data(root: Path, n: int = 120) -> tuple[Path, str]:
+    """``(records.jsonl, db_url)``: the example database's ``store`` table alone (short prompts),
+    ``n`` synthesized simple/moderate records."""
+    full = build_example_db(root / "example.sqlite")
+    small = root / "store.sqlite"
+    con = sqlite3.connect(small)
+    con.execute(f"ATTACH '{full}' AS src")
+    con.execute(con.execute("SELECT sql FROM src.sqlite_master WHERE name = 'store'").fetchone()[0])
+    con.execute("INSERT INTO store SELECT * FROM src.store")
+    con.commit()
+    con.close()
+    url = f"sqlite:///{small}"
+    weights = {"simple": 1.0, "moderate": 1.0, "complex": 0.0, "highly_complex": 0.0}
+    config = SynthConfig(n=n, seed=0, infeasible_rate=0.0, complexity_weights=weights, workers=1)
+    synthesize(url, config, root / "synth", progress=False)
+    return root / "synth" / "records.jsonl", url
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("train-sft")
+    os.environ[CACHE_ENV] = str(root / "cache")
+    return make_train_data(root)
+
+
+def quick(records: Path, url: str, out: Path, **overrides) -> SFTRecipeConfig:
+    options = dict(
+        records=records, db_url=url, model="tiny", output_dir=out, with_cot=False, max_steps=4,
+        batch_size=4, learning_rate=3e-3, save_steps=2, eval_every=2, eval_limit=4,
+        eval_max_new_tokens=12, logging_steps=1, max_length=768,
+    )  # fmt: skip
+    options.update(overrides)
+    return SFTRecipeConfig(**options)
+
+
+def test_sft_trains_logs_exec_accuracy_checkpoints_and_resumes(data, tmp_path):
+    records, url = data
+    out = tmp_path / "sft"
+    result = train_sft(quick(records, url, out))
+    assert result.global_step == 4
+    assert (out / "config.json").is_file() and (out / "tokenizer_config.json").is_file()
+    assert (out / "checkpoint-4").is_dir()
+    lines = [json.loads(x) for x in (out / "exec_eval.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4]
+    assert all(0.0 <= x["eval/exec_accuracy"] <= 1.0 and x["eval/exec_n"] == 4 for x in lines)
+    assert result.exec_before is not None and result.exec_after is not None
+    resumed = train_sft(quick(records, url, out, max_steps=6, resume=True))
+    assert resumed.global_step == 6
+    assert (out / "checkpoint-6").is_dir()
+
+
+@pytest.mark.parametrize("curriculum", ["difficulty", "ucb"])
+def test_sft_curricula_run(data, tmp_path, curriculum):
+    records, url = data
+    result = train_sft(quick(records, url, tmp_path / curriculum, curriculum=curriculum, max_steps=2, eval_every=0))
+    assert result.global_step == 2
+
+
+def test_sft_lora_saves_adapter_and_merged_model(data, tmp_path):
+    records, url = data
+    out = tmp_path / "lora"
+    train_sft(quick(records, url, out, lora=True, lora_r=4, max_steps=2, eval_every=0, eval_limit=2))
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    assert (out / "config.json").is_file()
+
+
+def test_resume_without_checkpoint_is_a_clear_error(data, tmp_path):
+    from sqlfoundry.train.sft import TrainError
+
+    records, url = data
+    with pytest.raises(TrainError, match="no checkpoint"):
+        train_sft(quick(records, url, tmp_path / "none", resume=True))
+
+
+def test_cli_sft_and_accelerate_line(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from sqlfoundry.train.cli import app
+
+    records, url = data
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    res = runner.invoke(
+        app,
+        ["sft", "--records", str(records), "--db", url, "--model", "tiny", "-o", str(out), "--max-steps", "1",
+         "--batch-size", "2", "--eval-limit", "2", "--no-cot"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (out / "sft_result.json").is_file()
+    res = runner.invoke(
+        app, ["sft", "--records", str(records), "--db", url, "--accelerate-config", "ds.yaml"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "accelerate launch --config_file ds.yaml" in res.output
