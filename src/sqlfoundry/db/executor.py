@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from ..errors import SQLFoundryError
-from .outcome import ExecutionOutcome, Limits, OutcomeStatus
+from .outcome import FINGERPRINT_VERSION, ExecutionOutcome, Limits, OutcomeStatus
 from .url import DatabaseURL, parse_url
 
 #: Statuses whose outcome depends only on (database, statement, limits): safe to cache.
@@ -60,15 +60,16 @@ def normalize_for_cache(sql: str) -> str:
 
 
 def database_identity(url: DatabaseURL) -> str:
-    """Cache identity of a database: files by path, size and modification time; servers by address."""
+    """Cache identity of a database: files by path, size and modification time; servers by address
+    (both with the fingerprint version, so cached outcomes never mix fingerprint formats)."""
     if url.is_file:
         path = Path(url.path).resolve()  # type: ignore[arg-type]
         try:
             st = path.stat()
-            return f"{url.engine}:{path}:{st.st_size}:{st.st_mtime_ns}"
+            return f"v{FINGERPRINT_VERSION}:{url.engine}:{path}:{st.st_size}:{st.st_mtime_ns}"
         except OSError:
-            return f"{url.engine}:{path}:missing"
-    return url.key
+            return f"v{FINGERPRINT_VERSION}:{url.engine}:{path}:missing"
+    return f"v{FINGERPRINT_VERSION}:{url.key}"
 
 
 # ------------------------------------------------------------------------------------------------

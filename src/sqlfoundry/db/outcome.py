@@ -143,7 +143,6 @@ def json_value(value: Any) -> Any:
 
 
 _PLAIN_TYPES = frozenset({int, str, bytes, type(None)})
-_MASK128 = (1 << 128) - 1
 
 
 def _canonical_row_fast(row) -> tuple:
@@ -164,37 +163,41 @@ def canonical_rows(rows: list) -> list[tuple]:
     return [r if type(r) is tuple and plain(map(type, r)) else _canonical_row_fast(r) for r in rows]
 
 
-class Fingerprinter:
-    """Incremental fingerprints of canonical rows: an order-insensitive multiset hash and an ordered one.
+#: Bumped whenever fingerprints are computed differently, so caches keyed with it never mix versions.
+FINGERPRINT_VERSION = 2
 
-    A row's hash is xxh3-128 of its ``repr`` (type-tagged: ``'1'`` and ``1`` differ, and canonical rows
-    already map ``1.0`` to ``1``). The multiset hash is the sum of row hashes mod 2**128 with the row
-    count, so results with the same rows in any order and the same multiplicities share it.
+
+class Fingerprinter:
+    """Fingerprints of canonical rows: an order-insensitive multiset hash and an ordered one.
+
+    A row's text form is its ``repr`` (type-tagged: ``'1'`` and ``1`` differ, and canonical rows
+    already map ``1.0`` to ``1``). The multiset hash is xxh3-128 of the sorted row texts, so results
+    with the same rows in any order and the same multiplicities share it; the ordered hash is xxh3-64
+    of the row texts in order. Row texts are held until the end (their total size is what the byte
+    cap bounds).
     """
 
-    __slots__ = ("_sum", "_count", "_ordered")
+    __slots__ = ("_reps",)
 
     def __init__(self) -> None:
-        self._sum = 0
-        self._count = 0
-        self._ordered = xxhash.xxh3_64()
+        self._reps: list[str] = []
 
     def add_many(self, rows: list[tuple]) -> int:
-        """Add canonical rows; returns the byte size of their text form (used for byte caps)."""
-        reps = [r.encode("utf-8", "surrogatepass") for r in map(repr, rows)]
-        self._sum = (self._sum + sum(map(xxhash.xxh3_128_intdigest, reps))) & _MASK128
-        self._count += len(reps)
-        self._ordered.update(b"\x1e".join(reps) + b"\x1e")
+        """Add canonical rows; returns the size of their text form (used for byte caps)."""
+        reps = list(map(repr, rows))
+        self._reps.extend(reps)
         return sum(map(len, reps))
 
     def add(self, row: tuple) -> None:
         self.add_many([row])
 
     def multiset(self, ncols: int) -> str:
-        return f"{ncols}:{self._count}:{self._sum:032x}"
+        body = "\x1e".join(sorted(self._reps)).encode("utf-8", "surrogatepass")
+        return f"{ncols}:{len(self._reps)}:{xxhash.xxh3_128_hexdigest(body)}"
 
     def ordered(self, ncols: int) -> str:
-        return f"{ncols}:{self._count}:{self._ordered.hexdigest()}"
+        body = "\x1e".join(self._reps).encode("utf-8", "surrogatepass")
+        return f"{ncols}:{len(self._reps)}:{xxhash.xxh3_64_hexdigest(body)}"
 
 
 def fingerprint_rows(rows: list[tuple], ncols: int | None = None) -> tuple[str, str]:
