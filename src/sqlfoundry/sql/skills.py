@@ -81,7 +81,7 @@ def _function_name(node: exp.Expression) -> str:
     return ""
 
 
-def _frame_queries(tree: exp.Expression) -> set[int]:
+def frame_queries(tree: exp.Expression) -> set[int]:
     """ids of the queries that are a statement's own body: the root, set-operation operands and CTE
     bodies (with the Subquery wrappers around them); any other query is a nested subquery."""
     frame: set[int] = set()
@@ -105,7 +105,7 @@ def _frame_queries(tree: exp.Expression) -> set[int]:
 
 
 def _nested_queries(tree: exp.Expression) -> list[exp.Expression]:
-    frame = _frame_queries(tree)
+    frame = frame_queries(tree)
     nested = []
     for node in tree.walk():
         if isinstance(node, exp.Select) and id(node) not in frame:
@@ -217,7 +217,7 @@ class ComplexityCounts:
 
 def complexity_counts(sql: str | exp.Expression, dialect: str = "sqlite") -> ComplexityCounts:
     tree = parse_sql(sql, dialect, copy=False) if isinstance(sql, str) else sql
-    frame = _frame_queries(tree)
+    frame = frame_queries(tree)
     nested = _nested_queries(tree)
     where_conditions = 0
     for where in tree.find_all(exp.Where):

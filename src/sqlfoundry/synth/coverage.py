@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from ..sql.normalize import SQLParseError, parse_sql
-from ..sql.skills import sql_skills
+from ..sql.skills import frame_queries, sql_skills
 
 #: construct families, by name prefix, with what each holds (the docs list them too)
 CONSTRUCT_FAMILIES: dict[str, str] = {
@@ -76,7 +76,7 @@ def sql_constructs(sql: str | exp.Expression, dialect: str = "sqlite") -> set[st
     """
     tree = parse_sql(sql, dialect, copy=False) if isinstance(sql, str) else sql
     found = {f"skill:{s}" for s in sql_skills(tree, dialect)}
-    frame = _frame_queries(tree)
+    frame = frame_queries(tree)
     for node in tree.walk():
         if isinstance(node, exp.Select):
             _select_constructs(node, found, frame)
@@ -231,27 +231,6 @@ def _in_join_condition(node: exp.Expression) -> bool:
     return False
 
 
-def _frame_queries(tree: exp.Expression) -> set[int]:
-    """ids of the statement's own queries: the root, set-operation operands and CTE bodies (and the
-    Subquery wrappers around them); every other SELECT is a nested subquery."""
-    frame: set[int] = set()
-
-    def mark(node: exp.Expression | None) -> None:
-        if node is None:
-            return
-        frame.add(id(node))
-        if isinstance(node, exp.Subquery):
-            mark(node.this)
-        elif isinstance(node, exp.SetOperation):
-            mark(node.this)
-            mark(node.expression)
-        with_ = node.args.get("with_") or node.args.get("with")
-        if with_ is not None:
-            for cte in with_.expressions:
-                mark(cte.this)
-
-    mark(tree)
-    return frame
 
 
 def _position(select: exp.Select) -> str:

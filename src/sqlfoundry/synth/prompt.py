@@ -59,6 +59,18 @@ Think through the steps of the query first, then give the final SQL query in a c
 ```
 """
 
+#: the same sections, without the explanations and instructions: for small-context models (the tiny
+#: model trains in seconds on a ~100-token prompt, not on a ~500-token one)
+_COMPACT_TEMPLATE = """Database engine:
+{engine}
+
+Database schema:
+{schema}
+{values}
+Question:
+{question}
+{evidence}"""
+
 
 def build_prompt(
     schema: Schema | str,
@@ -66,6 +78,9 @@ def build_prompt(
     evidence: str | None = None,
     dialect: str = "sqlite",
     matched_values: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    with_samples: bool = True,
+    compact: bool = False,
 ) -> str:
     """The user message for one question.
 
@@ -73,10 +88,16 @@ def build_prompt(
     DDL text already rendered. ``evidence`` is BIRD-style external knowledge (a hint), left out when
     empty. ``matched_values`` maps ``"table.column"`` to database values that match words of the
     question (value linking); at most :data:`MAX_MATCHED_VALUES` per column are shown.
+
+    Options for small-context models (a model must be prompted as it was trained): ``with_samples=False``
+    renders a :class:`Schema` without the example-value comments and row counts; ``compact=True``
+    keeps only the engine, schema, matched values, question and evidence sections (no task overview,
+    instructions or output-format paragraphs; the answer format is still :func:`format_answer`'s).
     """
-    ddl = schema if isinstance(schema, str) else schema_to_ddl(schema, with_samples=True)
+    ddl = schema if isinstance(schema, str) else schema_to_ddl(schema, with_samples=with_samples)
     engine = DIALECT_NAMES.get(dialect.lower(), dialect)
-    return _TEMPLATE.format(
+    template = _COMPACT_TEMPLATE if compact else _TEMPLATE
+    return template.format(
         engine=engine,
         schema=ddl.rstrip("\n"),
         values=_matched_values_section(matched_values),

@@ -94,9 +94,20 @@ def split_records(
     return train, held
 
 
-def prompt_messages(record: Record, catalog: DatabaseCatalog) -> list[dict[str, str]]:
-    """The system and user messages of one record: the prompt prediction and serving use."""
-    user = build_prompt(catalog.schema(record.db_id), record.question, record.evidence, record.dialect)
+def prompt_messages(
+    record: Record, catalog: DatabaseCatalog, *, with_samples: bool = True, compact: bool = False
+) -> list[dict[str, str]]:
+    """The system and user messages of one record: the prompt prediction and serving use.
+    ``with_samples``/``compact``: :func:`~sqlfoundry.synth.prompt.build_prompt`'s short forms for
+    small-context models (evaluate with the options the model was trained with)."""
+    user = build_prompt(
+        catalog.schema(record.db_id),
+        record.question,
+        record.evidence,
+        record.dialect,
+        with_samples=with_samples,
+        compact=compact,
+    )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -116,12 +127,19 @@ def complexity_pass_rate(record: Record) -> float | None:
     return COMPLEXITY_PASS_RATE.get(record.complexity)
 
 
-def sft_rows(records: Iterable[Record], catalog: DatabaseCatalog, with_cot: bool = True) -> list[dict[str, Any]]:
+def sft_rows(
+    records: Iterable[Record],
+    catalog: DatabaseCatalog,
+    with_cot: bool = True,
+    *,
+    with_samples: bool = True,
+    compact: bool = False,
+) -> list[dict[str, Any]]:
     """TRL conversational rows: ``messages`` (system, user, assistant) plus ``id``, ``complexity`` and
-    ``difficulty`` for the curricula."""
+    ``difficulty`` for the curricula. ``with_samples``/``compact``: see :func:`prompt_messages`."""
     rows = []
     for r in records:
-        messages = prompt_messages(r, catalog)
+        messages = prompt_messages(r, catalog, with_samples=with_samples, compact=compact)
         messages.append({"role": "assistant", "content": answer_text(r, with_cot)})
         rows.append(
             {"messages": messages, "id": r.id, "complexity": r.complexity, "difficulty": complexity_pass_rate(r)}

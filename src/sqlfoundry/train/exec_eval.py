@@ -46,10 +46,14 @@ def execution_accuracy(
     context: RewardContext | None = None,
     max_new_tokens: int = 256,
     batch_size: int = 16,
+    with_samples: bool = True,
+    compact: bool = False,
 ) -> ExecEvalResult:
     """Greedy-decode an answer per record with ``model`` and score it by execution (1 when its result
     matches the gold's, abstention scored on infeasible records). The model's train/eval mode and the
-    tokenizer's padding side are restored afterwards, so it is safe inside a training loop."""
+    tokenizer's padding side are restored afterwards, so it is safe inside a training loop.
+    ``with_samples``/``compact``: the prompt options the model was trained with (see
+    :func:`~sqlfoundry.train.data.prompt_messages`)."""
     from ..llm.local import TransformersGenerator
 
     start = time.perf_counter()
@@ -62,7 +66,7 @@ def execution_accuracy(
     ctx = context or RewardContext(workers=1)
     try:
         generator = TransformersGenerator(model, tokenizer=tokenizer, device=device, batch_size=batch_size)
-        prompts = [prompt_messages(r, catalog) for r in records]
+        prompts = [prompt_messages(r, catalog, with_samples=with_samples, compact=compact) for r in records]
         completions = [row[0] for row in generator.generate(prompts, n=1, temperature=0.0, max_tokens=max_new_tokens)]
         verdicts = ctx.execution_reward(
             None,
@@ -104,6 +108,8 @@ class ExecAccuracyCallback(_trainer_callback_base()):  # type: ignore[misc]
         context: RewardContext | None = None,
         max_new_tokens: int = 256,
         batch_size: int = 16,
+        with_samples: bool = True,
+        compact: bool = False,
     ):
         self.records = list(records)
         self.catalog = catalog
@@ -111,6 +117,7 @@ class ExecAccuracyCallback(_trainer_callback_base()):  # type: ignore[misc]
         self.context = context
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
+        self.prompt_options = {"with_samples": with_samples, "compact": compact}
         self.trainer: Any = None
         self.history: list[dict[str, float]] = []
         self._last_step = -1
@@ -127,6 +134,7 @@ class ExecAccuracyCallback(_trainer_callback_base()):  # type: ignore[misc]
             context=self.context,
             max_new_tokens=self.max_new_tokens,
             batch_size=self.batch_size,
+            **self.prompt_options,
         )
         metrics = {**result.summary(), "eval/exec_seconds": result.seconds}
         self.history.append({"step": float(state.global_step), **metrics})

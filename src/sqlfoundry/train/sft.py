@@ -51,6 +51,8 @@ class RecipeBase(BaseModel):
     db_dir: Path | None = None
     #: ``tiny`` (built from the records' corpus), ``smollm2-135m`` or a checkpoint directory
     model: str = "tiny"
+    #: options of a named model's builder, e.g. the ``tiny`` model's size: ``{"hidden": 256, "layers": 6}``
+    model_options: dict[str, Any] = Field(default_factory=dict)
     output_dir: Path = Path("runs/train")
     #: train a LoRA adapter (saved under ``adapter/``, merged copy at the top) instead of all weights
     lora: bool = False
@@ -149,6 +151,13 @@ class SFTRecipeConfig(RecipeBase):
     max_length: int = 1024
     #: ``none`` (shuffled), ``difficulty`` (easy to hard by pass rate, else complexity), ``ucb``
     curriculum: CurriculumName = "none"
+    #: the prompt's short forms for small-context models (see ``build_prompt``): schema without
+    #: example values, and/or only the schema and question sections; prediction must use the same
+    prompt_samples: bool = True
+    compact_prompt: bool = False
+
+    def prompt_options(self) -> dict[str, bool]:
+        return {"with_samples": self.prompt_samples, "compact": self.compact_prompt}
 
     def to_trl(self):
         from trl import SFTConfig
@@ -200,16 +209,18 @@ def accelerate_command(config_file: Path, verb: str, argv: list[str]) -> str:
     )
 
 
-def load_policy(spec: str, corpus: Any = None) -> tuple[Any, Any]:
+def load_policy(spec: str, corpus: Any = None, **options: Any) -> tuple[Any, Any]:
     """``(model, tokenizer)`` to train: ``spec`` resolved like everywhere else (``tiny`` gets its
     tokenizer trained on ``corpus``: the rendered training examples, so the prompt's fixed text
-    becomes a few tokens), fp32 on CPU (bf16 on a GPU that has it)."""
+    becomes a few tokens), fp32 on CPU (bf16 on a GPU that has it). ``options`` go to the named
+    model's builder (e.g. the ``tiny`` model's ``hidden``/``layers``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ..llm.models import resolve_model
 
-    options = {"corpus": corpus} if spec.strip().lower() == "tiny" and corpus is not None else {}
+    if spec.strip().lower() == "tiny" and corpus is not None:
+        options = {"corpus": corpus, **options}
     path = resolve_model(spec, **options)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     if tokenizer.pad_token is None:
@@ -333,9 +344,10 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
     from .exec_eval import ExecAccuracyCallback, execution_accuracy
 
     train, held, catalog = prepare_split(config)
-    rows = sft_rows(train, catalog, config.with_cot)
+    prompt_options = config.prompt_options()
+    rows = sft_rows(train, catalog, config.with_cot, **prompt_options)
     dataset = to_dataset(rows)
-    model, tokenizer = load_policy(config.model, corpus_of(rows, "messages"))
+    model, tokenizer = load_policy(config.model, corpus_of(rows, "messages"), **config.model_options)
     args = config.to_trl()
     if not progress:
         args.disable_tqdm = True
@@ -358,9 +370,11 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
     exec_before = None
     if held and not resume_from:
         exec_before = execution_accuracy(
-            model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens
+            model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens, **prompt_options
         ).accuracy
-    callback = ExecAccuracyCallback(held, catalog, config.eval_every, max_new_tokens=config.eval_max_new_tokens)
+    callback = ExecAccuracyCallback(
+        held, catalog, config.eval_every, max_new_tokens=config.eval_max_new_tokens, **prompt_options
+    )
     trainer_cls = _sft_trainer_class(sampler)
     trainer = trainer_cls(
         model=model,
@@ -378,7 +392,7 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
     exec_after = callback.history[-1]["eval/exec_accuracy"] if callback.history else None
     if held and exec_after is None:
         exec_after = execution_accuracy(
-            trainer.model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens
+            trainer.model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens, **prompt_options
         ).accuracy
     result = TrainResult(
         Path(config.output_dir),

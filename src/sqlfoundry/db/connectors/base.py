@@ -102,6 +102,31 @@ def fetch_bounded(cursor: Any, limits: Limits, keep_rows: bool, batch: int = 102
     )
 
 
+class DeadlineReached(Exception):
+    """Raised by :class:`DeadlineCursor` when fetching goes past the statement's deadline."""
+
+
+class DeadlineCursor:
+    """Makes ``fetch_bounded`` stop at the deadline for server engines, whose own timeouts bound each
+    fetch rather than the whole transfer."""
+
+    def __init__(self, cursor: Any, deadline: float):
+        self._cursor = cursor
+        self._deadline = deadline
+        self._fetched = False
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    def fetchmany(self, size: int) -> list[tuple]:
+        # The first fetch is left to the server's own timeout, whose error says more.
+        if self._fetched and time.monotonic() > self._deadline:
+            raise DeadlineReached()
+        self._fetched = True
+        return self._cursor.fetchmany(size)
+
+
 class Stopwatch:
     def __init__(self) -> None:
         self.start = time.perf_counter()

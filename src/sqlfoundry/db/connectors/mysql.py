@@ -19,7 +19,7 @@ from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement, strip_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
 from ..schema_model import Column, ForeignKey, Table
-from .base import Connector, Stopwatch, TooLarge, fetch_bounded
+from .base import Connector, DeadlineCursor, DeadlineReached, Stopwatch, TooLarge, fetch_bounded
 
 #: Functions that touch server files, hold locks beyond the statement, or run shell commands (UDFs).
 #: ``INTO OUTFILE``/``DUMPFILE`` never pass the screen (its INTO token is refused).
@@ -70,28 +70,6 @@ def _time_or_timedelta(raw: Any) -> Any:
 
 _CONVERSIONS = dict(converters.conversions)
 _CONVERSIONS[FIELD_TYPE.TIME] = _time_or_timedelta
-
-
-class _Deadline(Exception):
-    """The client-side deadline passed between fetches."""
-
-
-class _DeadlineCursor:
-    def __init__(self, cursor: Any, deadline: float):
-        self._cursor = cursor
-        self._deadline = deadline
-        self._fetched = False
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    def fetchmany(self, size: int) -> list[tuple]:
-        # The first fetch is left to the server's own timeout, whose error says more.
-        if self._fetched and time.monotonic() > self._deadline:
-            raise _Deadline()
-        self._fetched = True
-        return self._cursor.fetchmany(size)
 
 
 class MySQLConnector(Connector):
@@ -238,11 +216,11 @@ class MySQLConnector(Connector):
             timer.start()
             cur.execute(sql)
             batch = max(1, min(_FETCH_BATCH, limits.max_rows + 1))
-            return fetch_bounded(_DeadlineCursor(cur, deadline), limits, keep_rows, batch=batch)
+            return fetch_bounded(DeadlineCursor(cur, deadline), limits, keep_rows, batch=batch)
         except TooLarge as exc:
             abandon = True
             return ExecutionOutcome(status=OutcomeStatus.TOO_LARGE, message=str(exc))
-        except _Deadline:
+        except DeadlineReached:
             abandon = True
             return ExecutionOutcome(
                 status=OutcomeStatus.TIMEOUT, message=f"query exceeded {limits.timeout_s}s"

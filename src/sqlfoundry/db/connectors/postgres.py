@@ -16,7 +16,7 @@ from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement, strip_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
 from ..schema_model import Column, ForeignKey, Table
-from .base import Connector, Stopwatch, TooLarge, fetch_bounded
+from .base import Connector, DeadlineCursor, DeadlineReached, Stopwatch, TooLarge, fetch_bounded
 
 #: Functions with side effects outside the transaction, file or network access, or administration.
 #: A read-only transaction and a SELECT-only role stop most of them already; the screen stops them all.
@@ -77,30 +77,6 @@ def screen(sql: str) -> str | None:
     if _UNICODE_IDENTIFIER.search(sql):
         return 'Unicode-escaped identifiers (U&"...") are not allowed: they can hide a function\'s name'
     return None
-
-
-class _Deadline(Exception):
-    """The client-side deadline passed between fetches."""
-
-
-class _DeadlineCursor:
-    """Makes ``fetch_bounded`` stop at the deadline: ``statement_timeout`` bounds each FETCH, not the sum."""
-
-    def __init__(self, cursor: psycopg.ServerCursor, deadline: float):
-        self._cursor = cursor
-        self._deadline = deadline
-        self._fetched = False
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    def fetchmany(self, size: int) -> list[tuple]:
-        # The first fetch is left to the server's own timeout, whose error says more.
-        if self._fetched and time.monotonic() > self._deadline:
-            raise _Deadline()
-        self._fetched = True
-        return self._cursor.fetchmany(size)
 
 
 class PostgresConnector(Connector):
@@ -219,11 +195,11 @@ class PostgresConnector(Connector):
             with conn.cursor(name=_CURSOR_NAME, scrollable=False, withhold=False) as cur:
                 cur.execute(sql)
                 return fetch_bounded(
-                    _DeadlineCursor(cur, deadline), limits, keep_rows, batch=self._batch(limits)
+                    DeadlineCursor(cur, deadline), limits, keep_rows, batch=self._batch(limits)
                 )
         except TooLarge as exc:
             return ExecutionOutcome(status=OutcomeStatus.TOO_LARGE, message=str(exc))
-        except _Deadline:
+        except DeadlineReached:
             return ExecutionOutcome(
                 status=OutcomeStatus.TIMEOUT, message=f"query exceeded {limits.timeout_s}s"
             )
