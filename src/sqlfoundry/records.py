@@ -18,7 +18,11 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import InputFormatError
 
 COMPLEXITIES = ("simple", "moderate", "complex", "highly_complex")
+#: question styles of the rule-based realizer
 STYLES = ("formal", "colloquial", "imperative", "interrogative", "concise")
+#: styles only an LLM writes (OmniSQL's nine are STYLES plus these)
+LLM_ONLY_STYLES = ("descriptive", "vague", "metaphorical", "multi_turn")
+ALL_STYLES = STYLES + LLM_ONLY_STYLES
 
 
 class Provenance(BaseModel):

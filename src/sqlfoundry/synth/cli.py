@@ -157,8 +157,22 @@ def run_command(
     db_id: str | None = typer.Option(
         None, "--db-id", help="Database name in records (default: from the URL)."
     ),
+    llm_url: str | None = typer.Option(
+        None, "--llm-url", help="OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama, hosted) for questions and CoT."
+    ),
+    llm_model: str | None = typer.Option(None, "--llm-model", help="Model name served at --llm-url."),
+    llm_api_key: str | None = typer.Option(
+        None, "--llm-api-key", envvar="OPENAI_API_KEY", help="API key for --llm-url (default: $OPENAI_API_KEY)."
+    ),
+    llm_samples: int = typer.Option(3, "--llm-samples", min=1, help="Questions sampled per style (consistency)."),
+    cot_samples: int = typer.Option(5, "--cot-samples", min=1, help="CoT solutions sampled per question (majority)."),
+    llm_concurrency: int = typer.Option(4, "--llm-concurrency", min=1, help="Requests in flight at once."),
 ) -> None:
-    """Sample SQL over the schema, verify it by execution, phrase questions, and write records."""
+    """Sample SQL over the schema, verify it by execution, phrase questions, and write records.
+
+    With --llm-url/--llm-model, an LLM writes the questions (OmniSQL's nine styles, several samples,
+    consistency selection) and rationales kept only when a majority of sampled solutions agree with
+    the SQL by execution."""
     from .config import SynthConfig, parse_weights
     from .pipeline import synthesize
 
@@ -176,7 +190,10 @@ def run_command(
             urls[name.strip()] = target.strip()
         if _split(styles):
             options["styles"] = _split(styles)
+        if (llm_url is None) != (llm_model is None):
+            raise _fail("--llm-url and --llm-model go together")
         config = SynthConfig(
+            llm_model=llm_model,
             n=n, seed=seed, questions_per_sql=questions_per_sql, infeasible_rate=infeasible_rate,
             allow_empty=allow_empty, exclude=[str(p) for p in exclude or []], dialects=_split(dialect),
             dialect_urls=urls, workers=workers, timeout=timeout, with_evidence=with_evidence, with_cot=cot,
@@ -185,14 +202,49 @@ def run_command(
         missing = [str(p) for p in exclude or [] if not p.is_file()]
         if missing:
             raise _fail(f"--exclude file {missing[0]!r} does not exist")
-        report = synthesize(url, config, out, progress=progress and sys.stderr.isatty())
+        llm = None
+        steps = None
+        if llm_url is not None:
+            llm, steps = _llm_steps(url, config, llm_url, llm_model, llm_api_key, llm_samples, cot_samples,
+                                    llm_concurrency)  # fmt: skip
+        try:
+            report = synthesize(url, config, out, progress=progress and sys.stderr.isatty(), steps=steps)
+        finally:
+            if llm is not None:
+                llm.executor.close()
     except ValidationError as exc:
         raise _fail(_validation_message(exc)) from None
     except SQLFoundryError as exc:
         raise _fail(str(exc), getattr(exc, "exit_code", 2)) from None
     print_summary(report)
+    if llm is not None:
+        usage = llm.usage
+        console.print(f"LLM {llm_model}: {usage}; {dict(llm.stats)}", highlight=False, soft_wrap=True)
     if not report.complete:
         raise typer.Exit(1)
+
+
+def _llm_steps(url, config, llm_url, llm_model, api_key, samples, cot_samples, concurrency):
+    """The pipeline's realize and rationale steps backed by an OpenAI-compatible endpoint."""
+    from ..db.connectors import connector_for
+    from ..db.executor import Executor
+    from ..db.schema import introspect
+    from ..llm.endpoint import EndpointGenerator
+    from .llm_synth import LLMSynthesizer
+    from .pipeline import SynthSteps
+
+    generator = EndpointGenerator(llm_url, llm_model, api_key=api_key, concurrency=concurrency)
+    with connector_for(url) as connector:
+        schema = introspect(connector, sample_values=3)
+    executor = Executor(workers=config.workers, cache=True)
+    synth = LLMSynthesizer(
+        generator, executor, url, schema, styles=config.styles, samples=samples, cot_samples=cot_samples,
+        seed=config.seed,
+    )  # fmt: skip
+    steps = synth.pipeline_steps(SynthSteps.default())
+    if not config.with_cot:
+        steps.rationale = None
+    return synth, steps
 
 
 def print_summary(report) -> None:

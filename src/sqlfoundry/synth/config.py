@@ -11,7 +11,7 @@ from typing import ClassVar
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..errors import SQLFoundryError
-from ..records import COMPLEXITIES, STYLES
+from ..records import ALL_STYLES, COMPLEXITIES, STYLES
 
 #: dialects a record can be written in (sqlglot names)
 DIALECTS = ("sqlite", "duckdb", "postgres", "mysql")
@@ -97,16 +97,29 @@ class SynthConfig(BaseModel):
     resume: bool = True
     #: keep execution results in ``<out>/.cache`` so a resumed run re-verifies quickly
     cache: bool = True
+    #: the LLM that writes questions and rationales (None: the rule-based realizer); part of the
+    #: run's identity, so a resumed run cannot silently switch generators
+    llm_model: str | None = None
 
     @field_validator("styles")
     @classmethod
     def _known_styles(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("at least one style is needed")
-        bad = [s for s in v if s not in STYLES]
+        bad = [s for s in v if s not in ALL_STYLES]
         if bad:
-            raise ValueError(f"unknown style(s) {', '.join(bad)}: use {', '.join(STYLES)}")
+            raise ValueError(f"unknown style(s) {', '.join(bad)}: use {', '.join(ALL_STYLES)}")
         return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _llm_styles_need_an_llm(self) -> SynthConfig:
+        llm_only = [s for s in self.styles if s not in STYLES]
+        if llm_only and not self.llm_model:
+            raise ValueError(
+                f"style(s) {', '.join(llm_only)} need an LLM (--llm-url and --llm-model); "
+                f"without one use {', '.join(STYLES)}"
+            )
+        return self
 
     @field_validator("complexity_weights")
     @classmethod
