@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from llm_stub import StubLLMServer, prompt_sql, question_responder
 from typer.testing import CliRunner
 
+from llm_stub import StubLLMServer, prompt_sql, question_responder
 from sqlfoundry.cli import app
 from sqlfoundry.db.example import build_example_db
 
