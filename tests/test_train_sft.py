@@ -21,18 +21,24 @@ from sqlfoundry.train.sft import SFTRecipeConfig, train_sft  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def make_train_data(root: Path, n: int = 120) -> tuple[Path, str]:
-    """``(records.jsonl, db_url)``: the example database's ``store`` table alone (short prompts),
-    ``n`` synthesized simple/moderate records."""
+def make_store_db(root: Path) -> str:
+    """The URL of a copy of the example database's ``store`` table alone (short prompts)."""
     full = build_example_db(root / "example.sqlite")
     small = root / "store.sqlite"
+    if small.exists():
+        return f"sqlite:///{small}"
     con = sqlite3.connect(small)
     con.execute(f"ATTACH '{full}' AS src")
     con.execute(con.execute("SELECT sql FROM src.sqlite_master WHERE name = 'store'").fetchone()[0])
     con.execute("INSERT INTO store SELECT * FROM src.store")
     con.commit()
     con.close()
-    url = f"sqlite:///{small}"
+    return f"sqlite:///{small}"
+
+
+def make_train_data(root: Path, n: int = 120) -> tuple[Path, str]:
+    """``(records.jsonl, db_url)``: ``n`` synthesized simple/moderate records on the ``store`` table."""
+    url = make_store_db(root)
     weights = {"simple": 1.0, "moderate": 1.0, "complex": 0.0, "highly_complex": 0.0}
     config = SynthConfig(n=n, seed=0, infeasible_rate=0.0, complexity_weights=weights, workers=1)
     synthesize(url, config, root / "synth", progress=False)

@@ -23,6 +23,8 @@ MARKER = "sqlfoundry_model.json"
 BOS, EOS, PAD = "<|endoftext|>", "<|im_end|>", "<|pad|>"
 IM_START = "<|im_start|>"
 SPECIAL_TOKENS = [BOS, IM_START, EOS, PAD]
+#: the roles the chat template writes out (trained into the tokenizer as words)
+CHAT_ROLES = ("system", "user", "assistant")
 
 #: ChatML, as Qwen and SmolLM2 use; ``{% generation %}`` marks assistant text so TRL's
 #: ``assistant_only_loss`` can mask everything else
@@ -68,7 +70,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    texts = list(texts)
+    # The chat template's role names are not in a corpus of message contents: without them every
+    # example spends a dozen tokens spelling "system", "user" and "assistant" letter by letter.
+    texts = list(texts) + [f"{role}\n" for role in CHAT_ROLES for _ in range(2)]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
