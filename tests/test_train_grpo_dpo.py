@@ -31,7 +31,7 @@ def sft_model(tmp_path_factory) -> tuple[Path, str, Path]:
     out = root / "sft"
     train_sft(
         SFTRecipeConfig(
-            records=records, db_url=url, output_dir=out, with_cot=False, max_steps=40, batch_size=4,
+            records=records, db_url=url, output_dir=out, with_cot=False, max_steps=120, batch_size=4,
             learning_rate=3e-3, eval_limit=2, eval_max_new_tokens=8, save_steps=100, max_length=768,
         )
     )  # fmt: skip
@@ -52,8 +52,10 @@ def test_grpo_runs_with_execution_rewards_and_changes_weights(sft_model, tmp_pat
     out = tmp_path / "grpo"
     result = train_grpo(
         GRPORecipeConfig(
+            # Four samples at a high temperature: a group whose completions all earn the same reward has
+            # zero advantage and moves nothing, so the group must differ for the weights to change.
             records=records, db_url=url, model=str(sft), output_dir=out, max_steps=2, batch_size=4,
-            num_generations=2, max_completion_length=32, learning_rate=5e-3, eval_limit=2,
+            num_generations=4, temperature=1.5, max_completion_length=64, learning_rate=5e-3, eval_limit=2,
             eval_max_new_tokens=8, logging_steps=1, save_steps=100, curriculum=curriculum, reward_workers=1,
         )
     )  # fmt: skip
