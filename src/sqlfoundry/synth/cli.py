@@ -7,8 +7,8 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 from ..errors import SQLFoundryError
+
+if TYPE_CHECKING:  # typer vendors its own click; this name is only for annotations
+    import click
 from ..records import COMPLEXITIES, STYLES
 
 console = Console()

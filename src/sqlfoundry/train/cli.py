@@ -5,6 +5,7 @@ The work is :func:`~.sft.train_sft`, :func:`~.grpo.train_grpo` and :func:`~.dpo.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -37,6 +38,13 @@ def _run(verb: str, build, accelerate_config: Path | None) -> None:
         console.print("Run this on the machine with the accelerators:")
         console.print(accelerate_command(accelerate_config, verb, args), markup=False, soft_wrap=True)
         return
+    missing = [m for m in ("torch", "transformers", "trl", "peft") if importlib.util.find_spec(m) is None]
+    if missing:
+        err_console.print(
+            f"[red]error:[/] training needs {', '.join(missing)}: "
+            "pip install torch==2.13.0 && pip install 'sqlfoundry\\[train]' (torch pinned: an unpinned one is a CUDA build)"
+        )
+        raise typer.Exit(2)
     try:
         result = build()
     except ValidationError as exc:
