@@ -95,3 +95,11 @@ def test_quickstart_builds_and_queries(tmp_path):
     proc = run("quickstart", "--path", str(tmp_path / "q.sqlite"))
     assert proc.returncode == 0, proc.stderr
     assert "units_sold" in proc.stdout and "Fiction" in proc.stdout
+
+
+def test_cli_imports_without_a_separate_click():
+    """typer vendors click; the base install has no `click` package, so no module may import it."""
+    code = "import sys; sys.modules['click'] = None; from sqlfoundry.cli import app; print(len(app.registered_groups))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) >= 3  # synth, eval, testsuite, train mounted
