@@ -302,8 +302,12 @@ def start_mariadb(timeout_s: float = 60.0) -> RunningServer:
     work = Path(tempfile.mkdtemp(prefix="sqlfoundry-my-"))
     os.chmod(work, 0o755)
     data, log, sock, pid = work / "data", work / "mariadb.log", work / "mysqld.sock", work / "mysqld.pid"
+    # A private temporary directory: servers started side by side (pytest-xdist) must not share /tmp,
+    # where the bootstrap's temporary tables of one were seen deleted under the other.
+    tmp = work / "tmp"
+    tmp.mkdir()
     user_args = ["--user=mysql"] if _is_root() else []
-    common = ["--lower-case-table-names=1", "--skip-name-resolve"]
+    common = ["--lower-case-table-names=1", "--skip-name-resolve", f"--tmpdir={tmp}"]
     _chown_tree(work, "mysql")
     try:
         _run(

@@ -57,6 +57,7 @@ class SQLiteConnector(Connector):
         super().__init__(url)
         self.conn: sqlite3.Connection | None = None
         self._deadline = float("inf")
+        self._length_limit = -1
 
     def open(self) -> None:
         path = Path(self.url.path or "")
@@ -74,6 +75,7 @@ class SQLiteConnector(Connector):
         except sqlite3.DatabaseError as exc:
             raise DatabaseUnavailableError(f"cannot open {str(path)!r} as SQLite: {exc}") from None
         conn.set_authorizer(_authorizer)
+        self._length_limit = -1
         conn.set_progress_handler(self._progress, 1000)
         self.conn = conn
 
@@ -88,7 +90,10 @@ class SQLiteConnector(Connector):
     def _apply_limits(self, limits: Limits) -> None:
         assert self.conn is not None
         # One value may not exceed the byte cap (randomblob/zeroblob/printf bombs fail fast).
-        self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1000, min(limits.max_bytes, 1_000_000_000)))
+        length = max(1000, min(limits.max_bytes, 1_000_000_000))
+        if length != self._length_limit:
+            self.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, length)
+            self._length_limit = length
 
     def execute(self, sql: str, limits: Limits, keep_rows: bool = True) -> ExecutionOutcome:
         watch = Stopwatch()
