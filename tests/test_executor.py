@@ -187,6 +187,41 @@ def test_fingerprint_is_order_insensitive_multiset(ex, url):
     assert one_int.fingerprint == one_real.fingerprint != one_text.fingerprint
 
 
+def test_fingerprint_types_values_and_one_nan():
+    """Type-tagged (1 and '1' differ, 1 and 1.0 do not), count- and column-aware, and every NaN alike."""
+    from sqlfoundry.db.outcome import canonical_rows
+
+    def fp(rows, ncols=1):
+        return fingerprint_rows(canonical_rows(rows), ncols)
+
+    assert fp([(1,)]) == fp([(1.0,)])
+    assert fp([(1,)])[0] != fp([("1",)])[0]
+    assert fp([(b"a",)])[0] != fp([("a",)])[0]
+    assert fp([(None,)])[0] != fp([(0,)])[0]
+    assert fp([(1,), (1,)])[0] != fp([(1,)])[0]
+    assert fp([(1, 2)], 2)[0] != fp([(2, 1)], 2)[0]
+    assert fp([(1,), (2,)])[0] == fp([(2,), (1,)])[0]
+    assert fp([(1,), (2,)])[1] != fp([(2,), (1,)])[1]
+    nan = float("nan")
+    assert fp([(nan,)]) == fp([(-nan,)]) == fp([(float("inf") - float("inf"),)])
+    assert fp([(nan, 1)], 2) == fp([(-nan, 1.0)], 2)
+    # However a result is cut into fetch chunks, the fingerprints are those of its rows.
+    import sqlite3
+
+    from sqlfoundry.db.connectors.base import fetch_bounded
+
+    con = sqlite3.connect(":memory:")
+    sql = (
+        "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 50) "
+        "SELECT v, v * 0.5, 'r' || v FROM s"
+    )
+    whole = fetch_bounded(con.execute(sql), Limits(), True, batch=1024)
+    pieces = fetch_bounded(con.execute(sql), Limits(), True, batch=7)
+    assert (whole.fingerprint, whole.ordered_fingerprint) == (pieces.fingerprint, pieces.ordered_fingerprint)
+    assert (whole.fingerprint, whole.ordered_fingerprint) == fingerprint_rows(canonical_rows(whole.rows), 3)
+    assert whole.rows[1] == (2, 1, "r2")
+
+
 def test_missing_database_is_a_typed_outcome_not_an_exception(ex, tmp_path, url):
     outs = ex.run_batch([Query(f"sqlite:///{tmp_path}/missing.sqlite", "SELECT 1"), Query(url, "SELECT 2")])
     assert outs[0].status is OutcomeStatus.RUNTIME_ERROR and "does not exist" in outs[0].message

@@ -136,7 +136,7 @@ def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
                         bad.close()
                     except Exception:
                         pass
-            results.append((task_id, outcome))
+            results.append((task_id, outcome.to_wire()))
             now = time.monotonic()
             # Answer in small bursts: one pipe message per fast statement would cost more than the
             # statement, but a result never waits more than a few milliseconds, so the parent's view
@@ -170,6 +170,17 @@ class _Task:
     db: str  # connection key (worker affinity)
 
 
+def _widen_pipe(fd: int) -> None:
+    """Give the results pipe room for a few bursts (Linux; 64 KiB by default), so that a worker
+    does not stall on a full pipe while the pool is busy unpickling another worker's results."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
 class _Worker:
     """A worker in its own interpreter (``python -m sqlfoundry.db.executor``), so that starting one
     never re-imports the caller's ``__main__`` and killing one never takes locks down with it."""
@@ -177,6 +188,7 @@ class _Worker:
     def __init__(self, memory_mb: int):
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        _widen_pipe(from_child_w)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sqlfoundry.db.executor", str(to_child_r), str(from_child_w), str(memory_mb)],
             pass_fds=(to_child_r, from_child_w),
@@ -484,6 +496,7 @@ class Executor:
         self._ensure_workers(min(self.n_workers, n_pending))
         workers = self._workers[: min(self.n_workers, n_pending)]
         remaining = n_pending
+        from_wire = ExecutionOutcome.from_wire
 
         def refill(w: _Worker) -> None:
             if len(w.inflight) >= 2 * self.chunk_size:
@@ -538,10 +551,10 @@ class Executor:
                             w.last_event = time.monotonic()
                             continue
                         w.last_event = time.monotonic()
-                        for task_id, outcome in msg:
+                        for task_id, wire in msg:
                             head = w.inflight.popleft()
                             assert head.index == task_id
-                            finish(task_id, outcome)
+                            finish(task_id, from_wire(wire))
                             remaining -= 1
                         if not w.inflight:
                             break

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import marshal
 import math
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain as _chain_mod
+from itertools import repeat as _repeat
 from typing import Any
 
 import xxhash
@@ -25,6 +28,8 @@ class OutcomeStatus(StrEnum):
     DENIED = "denied"
     TOO_LARGE = "too_large"
 
+
+_STATUS_OF = {s.value: s for s in OutcomeStatus}
 
 #: CLI exit code for each status (0 only for ok).
 EXIT_CODES = {
@@ -68,6 +73,17 @@ class ExecutionOutcome:
     def ok(self) -> bool:
         return self.status is OutcomeStatus.OK
 
+    def to_wire(self) -> tuple:
+        """A plain tuple for the pipe between worker and pool: cheaper to pickle than the object."""
+        return (
+            self.status.value, self.columns, self.rows, self.row_count, self.fingerprint,
+            self.ordered_fingerprint, self.message, self.elapsed_ms,
+        )  # fmt: skip
+
+    @classmethod
+    def from_wire(cls, wire: tuple) -> ExecutionOutcome:
+        return cls(_STATUS_OF[wire[0]], *wire[1:])
+
     def to_json(self, with_rows: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
             "status": self.status.value,
@@ -102,7 +118,7 @@ def canonical_value(value: Any) -> Any:
 
     Integral floats and Decimals become ints (so ``1 == 1.0`` as in Python's tuple equality, which the
     public evaluators rely on), other Decimals become floats, temporal values ISO strings, bytes stay
-    bytes, strings stay strings (``'1' != 1``), NaN stays NaN.
+    bytes, strings stay strings (``'1' != 1``), every NaN becomes ``math.nan``.
     """
     if value is None or isinstance(value, (str, bytes)):
         return value
@@ -113,7 +129,7 @@ def canonical_value(value: Any) -> Any:
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
             return int(value)
-        return value
+        return value if value == value else math.nan  # one NaN, whatever its sign and payload
     if isinstance(value, decimal.Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return int(value)
@@ -143,13 +159,15 @@ def json_value(value: Any) -> Any:
 
 
 _PLAIN_TYPES = frozenset({int, str, bytes, type(None)})
+_chain = _chain_mod.from_iterable
+_TUPLE_ONLY = frozenset({tuple})
 
 
 def _canonical_row_fast(row) -> tuple:
     # The common mixed case (ints, strs, floats, NULLs) without a function call per value.
     return tuple(
         [
-            (int(v) if v.is_integer() and -9.2e18 < v < 9.2e18 else v)
+            (int(v) if v.is_integer() and -9.2e18 < v < 9.2e18 else (v if v == v else math.nan))
             if type(v) is float
             else (v if type(v) in _PLAIN_TYPES else canonical_value(v))
             for v in row
@@ -160,49 +178,64 @@ def _canonical_row_fast(row) -> tuple:
 def canonical_rows(rows: list) -> list[tuple]:
     """canonical_row over many rows, skipping rows that are already canonical (the common case)."""
     plain = _PLAIN_TYPES.issuperset
+    # One C-level pass over every value first: most chunks hold only ints, strings and NULLs.
+    if _TUPLE_ONLY.issuperset(map(type, rows)) and plain(map(type, _chain(rows))):
+        return rows
     return [r if type(r) is tuple and plain(map(type, r)) else _canonical_row_fast(r) for r in rows]
 
 
 #: Bumped whenever fingerprints are computed differently, so caches keyed with it never mix versions.
-FINGERPRINT_VERSION = 2
+FINGERPRINT_VERSION = 3
+
+_encode_row = marshal.dumps
+_h128 = xxhash.xxh3_128_hexdigest
+_h64 = xxhash.xxh3_64_hexdigest
 
 
 class Fingerprinter:
     """Fingerprints of canonical rows: an order-insensitive multiset hash and an ordered one.
 
-    A row's text form is its ``repr`` (type-tagged: ``'1'`` and ``1`` differ, and canonical rows
-    already map ``1.0`` to ``1``). The multiset hash is xxh3-128 of the sorted row texts, so results
-    with the same rows in any order and the same multiplicities share it; the ordered hash is xxh3-64
-    of the row texts in order. Row texts are held until the end (their total size is what the byte
-    cap bounds).
+    A row's byte form is ``marshal`` version 2 of the canonical tuple: type-tagged (``'1'`` and
+    ``1`` differ, and canonical rows already map ``1.0`` to ``1`` and every NaN to one NaN),
+    self-delimiting, without back-references, and several times cheaper than ``repr``. The multiset
+    hash is xxh3-128 of the sorted row encodings, so results with the same rows in any order and the
+    same multiplicities share it; the ordered hash is xxh3-64 of the encodings in order. Encodings are
+    held until the end (their total size is what the byte cap bounds).
     """
 
     __slots__ = ("_reps",)
 
     def __init__(self) -> None:
-        self._reps: list[str] = []
+        self._reps: list[bytes] = []
 
     def add_many(self, rows: list[tuple]) -> int:
-        """Add canonical rows; returns the size of their text form (used for byte caps)."""
-        reps = list(map(repr, rows))
-        self._reps.extend(reps)
+        """Add canonical rows; returns the size of their encoded form (used for byte caps)."""
+        reps = list(map(_encode_row, rows, _repeat(2, len(rows))))
+        self._reps += reps
         return sum(map(len, reps))
 
     def add(self, row: tuple) -> None:
         self.add_many([row])
 
+    def both(self, ncols: int) -> tuple[str, str]:
+        """(multiset, ordered) fingerprints."""
+        reps = self._reps
+        head = f"{ncols}:{len(reps)}:"
+        if len(reps) <= 1:
+            body = reps[0] if reps else b""
+            return head + _h128(body), head + _h64(body)
+        ordered = head + _h64(b"".join(reps))
+        return head + _h128(b"".join(sorted(reps))), ordered
+
     def multiset(self, ncols: int) -> str:
-        body = "\x1e".join(sorted(self._reps)).encode("utf-8", "surrogatepass")
-        return f"{ncols}:{len(self._reps)}:{xxhash.xxh3_128_hexdigest(body)}"
+        return f"{ncols}:{len(self._reps)}:{_h128(b''.join(sorted(self._reps)))}"
 
     def ordered(self, ncols: int) -> str:
-        body = "\x1e".join(self._reps).encode("utf-8", "surrogatepass")
-        return f"{ncols}:{len(self._reps)}:{xxhash.xxh3_64_hexdigest(body)}"
+        return f"{ncols}:{len(self._reps)}:{_h64(b''.join(self._reps))}"
 
 
 def fingerprint_rows(rows: list[tuple], ncols: int | None = None) -> tuple[str, str]:
     """(multiset, ordered) fingerprints of canonical rows."""
     fp = Fingerprinter()
     fp.add_many(list(rows))
-    n = ncols if ncols is not None else (len(rows[0]) if rows else 0)
-    return fp.multiset(n), fp.ordered(n)
+    return fp.both(ncols if ncols is not None else (len(rows[0]) if rows else 0))

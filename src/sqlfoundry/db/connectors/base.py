@@ -14,6 +14,8 @@ from ..outcome import ExecutionOutcome, Fingerprinter, Limits, OutcomeStatus, ca
 from ..schema_model import Table
 from ..url import DatabaseURL
 
+_OK = OutcomeStatus.OK
+
 
 class TooLarge(Exception):
     """Raised while fetching when a row or byte cap is crossed."""
@@ -72,34 +74,28 @@ class Connector(ABC):
 
 
 def fetch_bounded(cursor: Any, limits: Limits, keep_rows: bool, batch: int = 1024) -> ExecutionOutcome:
-    """Fetch a cursor's rows under the row and byte caps, fingerprinting as it goes."""
-    columns = [d[0] for d in (cursor.description or [])]
+    """Fetch a cursor's rows under the row and byte caps, fingerprinting as it goes.
+
+    Always reads to the end of the result: MariaDB's unbuffered cursor reports a statement aborted
+    by ``max_statement_time`` only there."""
+    columns = [d[0] for d in (cursor.description or ())]
+    fetch = cursor.fetchmany
+    max_rows, max_bytes = limits.max_rows, limits.max_bytes
     fp = Fingerprinter()
     rows: list[tuple] | None = [] if keep_rows else None
-    nbytes = 0
-    count = 0
-    while True:
-        chunk = cursor.fetchmany(batch)
-        if not chunk:
-            break
+    nbytes = count = 0
+    while chunk := fetch(batch):
         count += len(chunk)
-        if count > limits.max_rows:
-            raise TooLarge(f"result has more than {limits.max_rows} rows (the row cap)")
+        if count > max_rows:
+            raise TooLarge(f"result has more than {max_rows} rows (the row cap)")
         chunk = canonical_rows(chunk)
         nbytes += fp.add_many(chunk)
-        if nbytes > limits.max_bytes:
-            raise TooLarge(f"result is larger than {limits.max_bytes} bytes (the byte cap)")
+        if nbytes > max_bytes:
+            raise TooLarge(f"result is larger than {max_bytes} bytes (the byte cap)")
         if rows is not None:
-            rows.extend(chunk)
-    n = len(columns)
-    return ExecutionOutcome(
-        status=OutcomeStatus.OK,
-        columns=columns,
-        rows=rows,
-        row_count=count,
-        fingerprint=fp.multiset(n),
-        ordered_fingerprint=fp.ordered(n),
-    )
+            rows += chunk
+    multiset, ordered = fp.both(len(columns))
+    return ExecutionOutcome(_OK, columns, rows, count, multiset, ordered)
 
 
 class DeadlineReached(Exception):
