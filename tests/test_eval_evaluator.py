@@ -181,7 +181,12 @@ def test_gold_results_come_from_the_cache_on_a_second_run(spider_files):
     assert second.stats["gold_cache_hits"] == second.stats["gold_statements"] > 0
     assert all(e.gold_cached for e in second.examples if e.judged and e.outcome != "abstained")
     assert [e.correct for e in first.examples] == [e.correct for e in second.examples]
-    assert (root / "c2" / "gold-results.sqlite").is_file()
+    assert (root / "c2" / "results.sqlite").is_file()
+    # Prediction outcomes are kept too (timeouts never are), unless fresh ones are asked for.
+    assert second.stats["pred_cache_hits"] == second.stats["pred_statements"] > 0
+    fresh = evaluate(EvalConfig(**{**cfg.__dict__, "fresh_predictions": True}))
+    assert fresh.stats.get("pred_cache_hits", 0) == 0
+    assert [e.correct for e in fresh.examples] == [e.correct for e in first.examples]
 
 
 def test_test_suite_databases(tmp_path):

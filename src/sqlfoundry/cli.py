@@ -8,13 +8,64 @@ import sys
 from pathlib import Path
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
 from . import __version__
 from .errors import SQLFoundryError
 
+#: Verbs that live beside their stage, imported only when used (a stage's imports — sqlglot,
+#: pydantic, the training stack — would otherwise slow every command down): name → (module, help);
+#: a help of None marks a top-level verb defined in that module rather than a group of verbs.
+_LAZY_COMMANDS: dict[str, tuple[str, str | None]] = {
+    "synth": ("sqlfoundry.synth.cli", "Synthesize verified text-to-SQL records from a database."),
+    "eval": ("sqlfoundry.eval.cli", "Execution accuracy under Spider and BIRD rules, test-suite, reliability."),
+    "testsuite": ("sqlfoundry.eval.testsuite_cli", "Build distilled test suites for any database."),
+    "train": ("sqlfoundry.train.cli", "Train a model on records: SFT, DPO and GRPO with execution rewards."),
+    "export": ("sqlfoundry.synth.data_cli", None),
+    "stats": ("sqlfoundry.synth.data_cli", None),
+    "predict": ("sqlfoundry.train.predict_cli", None),
+    "distill": ("sqlfoundry.train.distill_cli", None),
+}
+
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: stage verbs are loaded from their module on first use."""
+
+    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+        names = list(super().list_commands(ctx))
+        return names + [n for n in _LAZY_COMMANDS if n not in names and self._load(n) is not None]
+
+    def get_command(self, ctx, cmd_name):  # type: ignore[no-untyped-def]
+        return super().get_command(ctx, cmd_name) or self._load(cmd_name)
+
+    def _load(self, name: str):  # type: ignore[no-untyped-def]
+        import importlib
+
+        if name not in _LAZY_COMMANDS:
+            return None
+        module, help_text = _LAZY_COMMANDS[name]
+        try:
+            sub = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("sqlfoundry"):
+                return None  # a stage missing from this installation
+            raise
+        command = typer.main.get_command(sub.app)
+        if help_text is None and hasattr(command, "commands"):
+            command = command.commands.get(name)  # one verb of a module that defines several
+        elif help_text is not None:
+            command.help = help_text
+        if command is not None:
+            command.name = name
+            self.add_command(command, name)
+        return command
+
+
 app = typer.Typer(
+    cls=_LazyGroup,
     help="SQLFoundry: verified text-to-SQL data, training and evaluation for any database.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -203,34 +254,6 @@ def quickstart_command(
     if not outcome.ok:
         raise _fail(f"{outcome.status.value}: {outcome.message}")
     console.print(_render_rows(outcome.columns, outcome.rows or []))
-
-
-def _mount_subcommands() -> None:
-    """Stage sub-apps live beside their stage; mount the ones present in this installation."""
-    import importlib
-
-    for module, name, help_text in (
-        ("sqlfoundry.synth.cli", "synth", "Synthesize verified text-to-SQL records from a database."),
-        ("sqlfoundry.eval.cli", "eval", "Execution accuracy under Spider and BIRD rules, test-suite, reliability."),
-        ("sqlfoundry.eval.testsuite_cli", "testsuite", "Build distilled test suites for any database."),
-        ("sqlfoundry.train.cli", "train", "Train a model on records: SFT, DPO and GRPO with execution rewards."),
-        ("sqlfoundry.synth.data_cli", None, None),  # export, stats: top-level verbs
-        ("sqlfoundry.train.predict_cli", None, None),  # predict
-        ("sqlfoundry.train.distill_cli", None, None),  # distill
-    ):
-        try:
-            sub = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("sqlfoundry"):
-                continue
-            raise
-        if name is None:
-            app.registered_commands.extend(sub.app.registered_commands)
-        else:
-            app.add_typer(sub.app, name=name, help=help_text)
-
-
-_mount_subcommands()
 
 
 if __name__ == "__main__":

@@ -126,8 +126,11 @@ _MAX_ROWS = typer.Option(
 )
 _JSON = typer.Option(None, "--json", help="Write every number and per-example outcome as JSON here.")
 _REPORT = typer.Option(None, "--report", help="Write a self-contained HTML report here.")
-_CACHE_DIR = typer.Option(None, "--cache-dir", help="Gold-result cache (default ~/.cache/sqlfoundry/eval).")
-_NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the on-disk gold-result cache.")
+_CACHE_DIR = typer.Option(None, "--cache-dir", help="Result cache (default ~/.cache/sqlfoundry/eval).")
+_NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the on-disk result and analysis caches.")
+_FRESH = typer.Option(
+    False, "--fresh-predictions", help="Run every prediction even when the cache holds its outcome (to time it)."
+)
 _ABSTAIN = typer.Option(
     "null", "--abstain-token", help="A prediction equal to this (any case) abstains (TrustSQL); '' disables."
 )
@@ -170,6 +173,7 @@ def spider(
     report: Path | None = _REPORT,
     cache_dir: Path | None = _CACHE_DIR,
     no_cache: bool = _NO_CACHE,
+    fresh_predictions: bool = _FRESH,
     abstain_token: str = _ABSTAIN,
     resume: bool = _RESUME,
     checkpoint: Path | None = _CHECKPOINT,
@@ -181,7 +185,8 @@ def spider(
     config = EvalConfig(
         format="spider", gold=gold, pred=pred, db_dir=db_dir, ts_dir=ts_dir, compat=compat.value,
         mode=mode.value if mode else None, keep_distinct=keep_distinct, workers=workers, timeout_s=timeout,
-        max_rows=max_rows, cache_dir=cache_dir, use_cache=not no_cache, abstain_token=abstain_token or None,
+        max_rows=max_rows, cache_dir=cache_dir, use_cache=not no_cache, fresh_predictions=fresh_predictions,
+        abstain_token=abstain_token or None,
         limit=limit, gold_errors=gold_errors.value if gold_errors else None, resume=resume,
         checkpoint=_checkpoint_for(json_out, report, checkpoint),
     )  # fmt: skip
@@ -210,6 +215,7 @@ def bird(
     report: Path | None = _REPORT,
     cache_dir: Path | None = _CACHE_DIR,
     no_cache: bool = _NO_CACHE,
+    fresh_predictions: bool = _FRESH,
     abstain_token: str = _ABSTAIN,
     resume: bool = _RESUME,
     checkpoint: Path | None = _CHECKPOINT,
@@ -221,7 +227,8 @@ def bird(
     config = EvalConfig(
         format="bird", gold=gold, pred=pred, db_dir=db_dir, compat=compat.value,
         mode=mode.value if mode else None, keep_distinct=keep_distinct, workers=workers, timeout_s=timeout,
-        max_rows=max_rows, cache_dir=cache_dir, use_cache=not no_cache, abstain_token=abstain_token or None,
+        max_rows=max_rows, cache_dir=cache_dir, use_cache=not no_cache, fresh_predictions=fresh_predictions,
+        abstain_token=abstain_token or None,
         pred_keys=pred_keys.value, limit=limit, gold_errors=gold_errors.value if gold_errors else None,
         resume=resume, checkpoint=_checkpoint_for(json_out, report, checkpoint),
     )  # fmt: skip

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 from ..db.outcome import ExecutionOutcome, Limits, OutcomeStatus, json_value
 from ..errors import InputFormatError, SQLFoundryError
 from . import official
@@ -44,6 +46,10 @@ DIFFICULTY_ORDER = ("easy", "medium", "hard", "extra", "simple", "moderate", "ch
 _PREVIEW_ROWS = 5
 _PREVIEW_CHARS = 120
 CHECKPOINT_VERSION = 1
+
+
+#: the on-disk result cache, in the cache dir
+RESULTS_CACHE = "results.sqlite"
 
 
 class CheckpointMismatchError(SQLFoundryError):
@@ -85,6 +91,8 @@ class EvalConfig:
     #: where gold results (and run checkpoints without an explicit path) are cached
     cache_dir: Path | None = None
     use_cache: bool = True
+    #: run every prediction even when the cache holds its outcome (e.g. to time it afresh)
+    fresh_predictions: bool = False
     #: a prediction equal to this (case-insensitive) abstains; None or "" disables abstention
     abstain_token: str | None = "null"
     #: BIRD prediction keys: ``auto``, ``index`` or ``question_id`` (default compat only)
@@ -362,6 +370,7 @@ class _AnalysisStore:
     def __init__(self, path: Path | None):
         self._db: sqlite3.Connection | None = None
         self._new: dict[str, str] = {}
+        self._stored: dict[str, str] | None = None
         self._version = self._modules_digest()
         if path is not None:
             try:
@@ -386,18 +395,21 @@ class _AnalysisStore:
         return h.hexdigest()
 
     def key(self, *parts: Any) -> str:
-        return hashlib.sha256(json.dumps([self._version, *parts], default=str).encode()).hexdigest()
+        # repr is deterministic for the str/dict/list/None parts used here, and far cheaper than JSON.
+        return xxhash.xxh3_128_hexdigest(repr((self._version, parts)).encode("utf-8", "surrogatepass"))
 
     def get(self, key: str) -> Any:
         if key in self._new:
             return json.loads(self._new[key])
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute("SELECT value FROM analysis WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error:
-            return None
-        return json.loads(row[0]) if row else None
+        if self._stored is None:
+            self._stored = {}
+            if self._db is not None:
+                try:  # one read of the whole store beats a query per gold example
+                    self._stored = dict(self._db.execute("SELECT key, value FROM analysis"))
+                except sqlite3.Error:
+                    pass
+        value = self._stored.get(key)
+        return json.loads(value) if value is not None else None
 
     def put(self, key: str, value: Any) -> None:
         self._new[key] = json.dumps(value)
@@ -725,7 +737,10 @@ def load_checkpoint(path: Path, key: str) -> dict[int, ExampleResult]:
 
 
 class _CheckpointWriter:
+    FLUSH_S = 0.2
+
     def __init__(self, path: Path, key: str, append: bool):
+        self._flushed = time.monotonic()
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not (append and path.is_file())
         self.path = path
@@ -737,7 +752,12 @@ class _CheckpointWriter:
     def write(self, results: Sequence[ExampleResult]) -> None:
         if results:
             self.fh.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
-            self.fh.flush()
+            # Flushed at most every FLUSH_S: a kill loses at most that much work, and a fast run does
+            # not pay one system call per example.
+            now = time.monotonic()
+            if now - self._flushed >= self.FLUSH_S:
+                self.fh.flush()
+                self._flushed = now
 
     def close(self) -> None:
         self.fh.close()
@@ -818,6 +838,19 @@ def evaluate_pairs(
                 f"{blank} predictions are empty lines: the official test-suite script reads blank lines as "
                 "turn separators and aborts ('number of sessions must equal'); they are counted wrong here"
             )
+    limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
+    # With no result cache to serve from, the pool's workers start (interpreter + imports) while the
+    # gold is analysed; with one, they start at the first statement the cache does not hold.
+    cached = config.use_cache and (config.resolved_cache_dir / RESULTS_CACHE).is_file()
+    ex = Executor(workers=config.workers, limits=limits, cache=False, prestart=not cached) if gold else None
+    try:
+        return _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started)
+    finally:
+        if ex is not None:
+            ex.close()
+
+
+def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started) -> EvalResult:
     plans = _plan(config, gold, preds, warnings)
     key = run_key(config, gold, preds)
     ckpt_path = _checkpoint_path(config, key)
@@ -828,8 +861,7 @@ def evaluate_pairs(
             results[plan.gold.index] = done[plan.gold.index]
     writer = _CheckpointWriter(ckpt_path, key, append=config.resume and bool(done))
     stats: Counter = Counter(resumed=len(results))
-    limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
-    gold_cache = _GoldCache(config.resolved_cache_dir / "gold-results.sqlite" if config.use_cache else None)
+    gold_cache = _ResultCache(config.resolved_cache_dir / RESULTS_CACHE if config.use_cache else None)
     try:
         todo = [p for p in plans if p.gold.index not in results]
         decided = [p.decided for p in todo if p.decided is not None]
@@ -848,12 +880,11 @@ def evaluate_pairs(
         if progress is not None:
             progress(0, total)
         if to_run:
-            # One pool for gold and predictions; only gold outcomes go to the on-disk cache.
-            with Executor(workers=config.workers, limits=limits, cache=False) as ex:
-                for start in range(0, len(to_run), max(1, config.chunk_size)):
-                    chunk = to_run[start : start + config.chunk_size]
-                    _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, stats)
-                stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
+            assert ex is not None
+            for start in range(0, len(to_run), max(1, config.chunk_size)):
+                chunk = to_run[start : start + config.chunk_size]
+                _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, stats)
+            stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
     finally:
         writer.close()
         gold_cache.close()
@@ -872,9 +903,11 @@ def evaluate_pairs(
     )
 
 
-class _GoldCache:
-    """Gold outcomes kept between runs, keyed as the Executor keys its own cache: (database
-    identity — path, size, mtime —, normalized SQL, limits)."""
+class _ResultCache:
+    """Outcomes kept between runs, keyed as the Executor keys its own cache: (database identity —
+    path, size, mtime —, normalized SQL, limits). Gold statements always use it; predictions too
+    unless ``fresh_predictions`` (a prediction identical to a cached statement, often its own gold,
+    is then not run again)."""
 
     def __init__(self, path: Path | None):
         from ..db.executor import ResultCache
@@ -892,25 +925,25 @@ class _GoldCache:
         return (ident, normalize_for_cache(sql), limits.key())
 
     def run(
-        self, ex: Any, queries: list[Any], tick: Callable[..., None], stats: Counter
-    ) -> list[ExecutionOutcome]:
+        self,
+        ex: Any,
+        queries: list[Any],
+        on_done: Callable[[int, ExecutionOutcome], None],
+        stats: Counter,
+        hit_stat: str,
+    ) -> None:
+        """Run ``queries``, serving cached ones; ``on_done(i, outcome)`` as each is known."""
         keys = [self.key(q.url, q.sql, q.limits) for q in queries]
-        outs: list[ExecutionOutcome | None] = [None] * len(queries)
         misses = []
-        for i, key in enumerate(keys):
-            hit = self.cache.get(key, need_rows=True)
+        for i, hit in enumerate(self.cache.get_many(keys, need_rows=True)):
             if hit is None:
                 misses.append(i)
             else:
-                outs[i] = hit
-                stats["gold_cache_hits"] += 1
-                tick()
+                stats[hit_stat] += 1
+                on_done(i, hit)
         if misses:
-            fresh = ex.run_batch([queries[i] for i in misses], progress=tick)
-            for i, out in zip(misses, fresh, strict=True):
-                outs[i] = out
-            self.cache.put_many((keys[i], outs[i]) for i in misses)
-        return outs  # type: ignore[return-value]
+            fresh = ex.run_batch([queries[i] for i in misses], progress=lambda j, out: on_done(misses[j], out))
+            self.cache.put_many((keys[i], out) for i, out in zip(misses, fresh, strict=True))
 
     def close(self) -> None:
         self.cache.close()
@@ -924,7 +957,13 @@ def _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, sta
         for db in plan.databases:
             gold_queries.append(Query(_sqlite_url(db), plan.gold_exec, limits, True))
             gold_slots.append(pi)
-    gold_outs = gold_cache.run(ex, gold_queries, tick, stats)
+    gold_outs: list[ExecutionOutcome | None] = [None] * len(gold_queries)
+
+    def on_gold(i: int, outcome: ExecutionOutcome) -> None:
+        tick()
+        gold_outs[i] = outcome
+
+    gold_cache.run(ex, gold_queries, on_gold, stats, "gold_cache_hits")
     per_gold: list[list[ExecutionOutcome]] = [[] for _ in chunk]
     for pi, out in zip(gold_slots, gold_outs, strict=True):
         per_gold[pi].append(out)
@@ -970,8 +1009,10 @@ def _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, sta
             results[res.index] = res
             writer.write([res])
 
-    if pred_queries:
+    if pred_queries and config.fresh_predictions:
         ex.run_batch(pred_queries, progress=on_pred)
+    elif pred_queries:
+        gold_cache.run(ex, pred_queries, on_pred, stats, "pred_cache_hits")
     stats["pred_statements"] += len(pred_queries)
     # A progress callback that did not fire (it should) still must not lose an example.
     for pi, plan in enumerate(chunk):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import decimal
+import itertools
 import math
 import random
 import re
@@ -175,7 +176,16 @@ def _unpack(result: Rows | ResultLike, side: str) -> tuple[list[tuple], int | No
     return _canonical_rows(result), None
 
 
+_PLAIN = frozenset({int, str, bytes, type(None)})
+_TUPLE = frozenset({tuple})
+
+
 def _canonical_rows(rows: Iterable[Sequence[Any]]) -> list[tuple]:
+    rows = list(rows)
+    # Results from the Executor hold only ints, strings and NULLs most of the time: one C-level pass
+    # proves there is nothing to canonicalize.
+    if _TUPLE.issuperset(map(type, rows)) and _PLAIN.issuperset(map(type, itertools.chain.from_iterable(rows))):
+        return rows
     return [tuple(map(_canonical, row)) for row in rows]
 
 
