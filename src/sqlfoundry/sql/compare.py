@@ -107,13 +107,21 @@ def gold_orders_rows(gold_sql: str, dialect: str = "sqlite", compat: Compat = "d
         return "order by" in gold_sql.lower()
     if compat != "default":
         raise ValueError(f"unknown compat {compat!r}: use 'default' or 'official'")
+    from .normalize import SQLParseError, parse_sql
+
     try:
-        statements = [e for e in sqlglot.parse(gold_sql, read=dialect) if e is not None]
-    except SqlglotError:
-        return _top_level_order_by_tokens(gold_sql, dialect)
-    if not statements:
-        return False
-    node = statements[-1]  # the statement whose rows a script returns
+        # The shared parse cache: the evaluator's skill analysis parses the same gold text.
+        node = parse_sql(gold_sql, dialect, copy=False)
+    except SQLParseError:
+        try:
+            statements = [e for e in sqlglot.parse(gold_sql, read=dialect) if e is not None]
+        except SqlglotError:
+            return _top_level_order_by_tokens(gold_sql, dialect)
+        except (RecursionError, ValueError, TypeError):
+            return _top_level_order_by_tokens(gold_sql, dialect)
+        if not statements:
+            return False
+        node = statements[-1]  # the statement whose rows a script returns
     while True:
         if node.args.get("order") is not None:
             return True
