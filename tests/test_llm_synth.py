@@ -355,6 +355,7 @@ def test_pipeline_step_adapters(db_url, executor):
         realize: object = None
         rationale: object = None
         generator: str = "rule"
+        model: str | None = None
 
     def fn(messages, n, *rest):
         user = messages[-1]["content"]
@@ -366,7 +367,7 @@ def test_pipeline_step_adapters(db_url, executor):
         CallableGenerator(fn, name="fn-model"), executor, db_url, DDL, samples=3, cot_samples=3
     )
     steps = synth.pipeline_steps(Steps())
-    assert steps.generator == "fn-model"
+    assert (steps.generator, steps.model) == ("llm", "fn-model")
     assert steps.rationale(GOLD, None) is None  # no question asked yet for this SQL
     q = steps.realize(GOLD, None, "colloquial", random.Random(1), with_evidence=False)
     assert q.style == "colloquial" and "patient rows" in q.question

@@ -36,7 +36,8 @@ def test_synth_with_an_llm_endpoint(tmp_path):
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     assert len(records) == 8
     assert {r["style"] for r in records} == {"formal", "vague"}
-    assert all(r["provenance"]["generator"] == "endpoint:stub-model" for r in records)
+    assert all(r["provenance"]["generator"] == "llm" for r in records)
+    assert all(r["provenance"]["model"] == "endpoint:stub-model" for r in records)
     assert all(r["question"].startswith("How many") for r in records)  # the consistent candidate won
     assert all(r["cot"] and r["cot"].startswith("Step 1") for r in records)
     assert requests >= 8 * 2  # a question request and a CoT request per record at least

@@ -634,10 +634,10 @@ class LLMSynthesizer:
         return self.rationale(asked[0], sql, asked[1])
 
     def pipeline_steps(self, steps: Any) -> Any:
-        """A copy of the pipeline's ``SynthSteps`` with this synthesizer's realize and rationale steps
-        and its model name as the provenance generator."""
+        """A copy of the pipeline's ``SynthSteps`` with this synthesizer's realize and rationale steps;
+        records say ``generator="llm"`` and name the model."""
         return dataclasses.replace(
-            steps, realize=self.realize_one, rationale=self.rationale_for_sql, generator=self.model_name
+            steps, realize=self.realize_one, rationale=self.rationale_for_sql, generator="llm", model=self.model_name
         )
 
     def rationale(self, question: str, sql: str, evidence: str | None = None) -> str | None:

@@ -68,8 +68,10 @@ class SynthSteps:
     infeasible: Callable[..., list[Record]] | None = None
     #: (exclude files) → an object with ``match(question, sql, dialect)`` returning None when clean
     decontaminator: Callable[[list[str]], Any] | None = None
-    #: the model or generator name written into provenance
+    #: the generator kind written into provenance (``rule``, ``llm``)
     generator: str = GENERATOR
+    #: the model behind the questions, when one wrote them
+    model: str | None = None
 
     @classmethod
     def default(cls) -> SynthSteps:
@@ -718,7 +720,8 @@ class _Run:
                             row_count=outcome.row_count,
                             exec_ms=round(outcome.elapsed_ms, 3),
                             provenance=Provenance(
-                                generator=self.steps.generator, seed=cfg.seed, template=sq.template
+                                generator=self.steps.generator, model=self.steps.model, seed=cfg.seed,
+                                template=sq.template,
                             ),
                             verification="ok",
                         )
