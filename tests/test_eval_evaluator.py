@@ -184,6 +184,8 @@ def test_gold_results_come_from_the_cache_on_a_second_run(spider_files):
     assert (root / "c2" / "results.sqlite").is_file()
     # Prediction outcomes are kept too (timeouts never are), unless fresh ones are asked for.
     assert second.stats["pred_cache_hits"] == second.stats["pred_statements"] > 0
+    ran = [e for e in second.examples if e.judged and e.pred_sql and e.outcome not in ("abstained", "timeout")]
+    assert ran and all(e.pred_cached for e in ran)
     fresh = evaluate(EvalConfig(**{**cfg.__dict__, "fresh_predictions": True}))
     assert fresh.stats.get("pred_cache_hits", 0) == 0
     assert [e.correct for e in fresh.examples] == [e.correct for e in first.examples]

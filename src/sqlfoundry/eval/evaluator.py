@@ -194,6 +194,8 @@ class ExampleResult:
     pred_ms: float = 0.0
     gold_ms: float = 0.0
     gold_cached: bool = False
+    #: the prediction's outcome came from the result cache (``pred_ms`` is from when it ran)
+    pred_cached: bool = False
     message: str = ""
     n_databases: int = 0
     feasible: bool = True
@@ -650,6 +652,7 @@ def _judge(
     res.gold_ms = sum(o.elapsed_ms for o in gold_outs)
     res.pred_ms = sum(o.elapsed_ms for o in pred_outs)
     res.gold_cached = bool(gold_outs) and all(o.cached for o in gold_outs)
+    res.pred_cached = bool(pred_outs) and all(o.cached for o in pred_outs)
     failed_gold = next((o for o in gold_outs if not o.ok), None)
     if failed_gold is not None:
         res.outcome = GOLD_ERROR
