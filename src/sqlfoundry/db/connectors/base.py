@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..outcome import ExecutionOutcome, Fingerprinter, Limits, OutcomeStatus, canonical_row, canonical_rows
-from ..schema_model import Table
 from ..url import DatabaseURL
+
+if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+    from ..schema_model import Table
 
 _OK = OutcomeStatus.OK
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
 
 from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
-from ..schema_model import Column, ForeignKey, Table
 from .base import Connector, Stopwatch, TooLarge, fetch_bounded
+
+if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+    from ..schema_model import Table
 
 #: Table and scalar functions that act on the instance rather than read data (a read-only file does
 #: not stop them) or that run SQL given as text, which would bypass the statement-type check.
@@ -123,6 +125,8 @@ class DuckDBConnector(Connector):
         return '"' + identifier.replace('"', '""') + '"'
 
     def catalog(self) -> list[Table]:
+        from ..schema_model import Column, ForeignKey, Table
+
         _, tables = self.run_trusted(
             "SELECT table_name FROM duckdb_tables() WHERE NOT internal AND schema_name = 'main' ORDER BY table_oid"
         )

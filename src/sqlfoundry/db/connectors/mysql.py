@@ -8,7 +8,7 @@ import datetime as _dt
 import re
 import threading
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pymysql
 import pymysql.cursors
@@ -18,8 +18,10 @@ from pymysql.constants import FIELD_TYPE
 from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement, strip_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
-from ..schema_model import Column, ForeignKey, Table
 from .base import Connector, DeadlineCursor, DeadlineReached, Stopwatch, TooLarge, fetch_bounded
+
+if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+    from ..schema_model import ForeignKey, Table
 
 #: Functions that touch server files, hold locks beyond the statement, or run shell commands (UDFs).
 #: ``INTO OUTFILE``/``DUMPFILE`` never pass the screen (its INTO token is refused).
@@ -299,6 +301,8 @@ class MySQLConnector(Connector):
         return "`" + identifier.replace("`", "``") + "`"
 
     def catalog(self) -> list[Table]:
+        from ..schema_model import Column, ForeignKey, Table
+
         db = self.url.database
         _, tables = self._trusted(
             "SELECT table_name FROM information_schema.tables "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
 from psycopg.types.string import TextLoader
@@ -15,8 +15,10 @@ from psycopg.types.string import TextLoader
 from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement, strip_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
-from ..schema_model import Column, ForeignKey, Table
 from .base import Connector, DeadlineCursor, DeadlineReached, Stopwatch, TooLarge, fetch_bounded
+
+if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+    from ..schema_model import ForeignKey, Table
 
 #: Functions with side effects outside the transaction, file or network access, or administration.
 #: A read-only transaction and a SELECT-only role stop most of them already; the screen stops them all.
@@ -275,6 +277,8 @@ class PostgresConnector(Connector):
         return '"' + identifier.replace('"', '""') + '"'
 
     def catalog(self) -> list[Table]:
+        from ..schema_model import Column, ForeignKey, Table
+
         schema = self.schema
         tables = self._trusted_params(
             """

@@ -8,14 +8,16 @@ import re
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
-from ..schema_model import Column, ForeignKey, Table
 from .base import Connector, Stopwatch, TooLarge, fetch_bounded
+
+if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+    from ..schema_model import ForeignKey, Table
 
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
 _DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "sqlite_dbpage"}
@@ -169,6 +171,8 @@ class SQLiteConnector(Connector):
         return '"' + identifier.replace('"', '""') + '"'
 
     def catalog(self) -> list[Table]:
+        from ..schema_model import Column, ForeignKey, Table
+
         _, names = self.run_trusted(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
         )
