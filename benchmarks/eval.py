@@ -34,6 +34,7 @@ from sqlfoundry.eval.formats import read_gold, read_predictions
 from sqlfoundry.eval.official import fix_spaced_operators, replace_current_year, spider_database_files
 from sqlfoundry.sql.compare import compare_results, gold_orders_rows, remove_distinct
 from sqlfoundry.sql.hardness import spider_hardness
+from sqlfoundry.sql.normalize import _parse_cached
 
 BENCHMARKS = Path(
     os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
@@ -201,7 +202,8 @@ def official_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: flo
         n += 1
         _official_schema(path)
         g_str, p_str = fix_spaced_operators(g.sql or ""), fix_spaced_operators(p.sql or "")
-        spider_hardness(g_str)
+        # Parsed afresh every time, as the original does (no parse cache shared with the runs below).
+        spider_hardness(sqlglot.parse_one(g_str, read="sqlite"))
         try:
             sqlglot.parse_one(p_str, read="sqlite")
         except sqlglot.errors.SqlglotError:
@@ -280,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         for w in counts:
             cache_dir = work / f"cache-{w}"
             for state, fresh in (("cold", False), ("gold warm", True), ("gold+pred warm", False)):
+                if state == "cold":
+                    _parse_cached.cache_clear()  # cold means no parse the baselines left in this process
                 cfg = EvalConfig(
                     format="spider", gold=gold, pred=pred, db_dir=db_dir, workers=w, timeout_s=args.timeout,
                     cache_dir=cache_dir, mode="spider", fresh_predictions=fresh,
