@@ -2,10 +2,13 @@
 ``SECTIONS``; ``--section`` picks them (default: all). Prints tables; record results in RESULTS.md.
 
     python benchmarks/train.py [--section rewards] [--prompts 64] [--generations 8] [--workers 2]
+    python benchmarks/train.py --quality [--records 4000] [--steps 900]
 
 Sections: ``rewards``: GRPO reward throughput (completions scored per second) of our execution
 reward (shared Executor, cached gold, one batch per call) against the per-completion sqlite3 reward
-common in GRPO text-to-SQL repositories, on the example database.
+common in GRPO text-to-SQL repositories, on the example database. ``quality`` (``--quality``, not in
+the default run): held-out execution accuracy on the example database of the ``tiny`` model untrained
+and after SFT (``TINY_ONE_DATABASE_RECIPE``), and of ``smollm2-135m`` where a GPU is present.
 """
 
 from __future__ import annotations
@@ -279,12 +282,68 @@ def bench_rewards(args: argparse.Namespace, console: Console) -> None:
 
 
 # ================================================================================================
+# Section: quality — does SFT teach a model to answer held-out questions?
+# ================================================================================================
+
+def bench_quality(args: argparse.Namespace, console: Console) -> None:
+    import torch
+
+    from sqlfoundry.llm.models import CACHE_ENV
+    from sqlfoundry.synth.config import SynthConfig
+    from sqlfoundry.synth.pipeline import synthesize
+    from sqlfoundry.train.sft import TINY_ONE_DATABASE_RECIPE, SFTRecipeConfig, prepare_split, train_sft
+
+    torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="sqlf-bench-quality-"))
+    os.environ[CACHE_ENV] = str(tmp / "cache")
+    db = build_example_db(tmp / "example.sqlite")
+    url = f"sqlite:///{db}"
+    weights = {"simple": 1.0, "moderate": 0.0, "complex": 0.0, "highly_complex": 0.0}
+    start = time.perf_counter()
+    synth = SynthConfig(n=args.records, seed=0, infeasible_rate=0.0, complexity_weights=weights, workers=1)
+    synthesize(url, synth, tmp / "synth", progress=False)
+    synth_s = time.perf_counter() - start
+    on_gpu = torch.cuda.is_available()
+    t = Table(
+        title=f"Held-out execution accuracy, example database, {args.records} simple records "
+        f"(held out by gold SQL), {args.steps} SFT steps x batch 16"
+    )
+    for c in ("model", "held-out n", "untrained", "after SFT", "train s", "total s"):
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for model, options in (("tiny", {"layers": 2}), ("smollm2-135m", {})):
+        if model != "tiny" and not on_gpu:
+            t.add_row(model, "-", "-", "not run: needs a GPU", "-", "-")
+            continue
+        start = time.perf_counter()
+        recipe = {**TINY_ONE_DATABASE_RECIPE, "model": model, "model_options": options, "max_steps": args.steps}
+        config = SFTRecipeConfig(
+            records=tmp / "synth" / "records.jsonl", db_url=url, output_dir=tmp / f"sft-{model}", **recipe
+        )
+        result = train_sft(config)
+        total = time.perf_counter() - start
+        n = len(prepare_split(config)[1])
+        label = f"{model} ({options['layers']} layers x 128)" if model == "tiny" else model
+        t.add_row(
+            label, str(n), f"{result.exec_before:.3f}", f"{result.exec_after:.3f}",
+            f"{result.train_seconds:.0f}", f"{total:.0f}",
+        )  # fmt: skip
+    console.print(
+        f"[bold]quality[/]: {os.cpu_count()} CPUs, torch {args.threads} thread(s), "
+        f"{'GPU' if on_gpu else 'no GPU'}, synthesis {synth_s:.0f} s"
+    )
+    console.print(t)
+
+
+# ================================================================================================
 # Sections registry and entry point
 # ================================================================================================
 
 SECTIONS: dict[str, Callable[[argparse.Namespace, Console], None]] = {
     "rewards": bench_rewards,
+    "quality": bench_quality,
 }
+#: sections a plain run (no --section) leaves out: minutes of training
+SLOW_SECTIONS = {"quality"}
 
 
 def main() -> None:
@@ -296,9 +355,18 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=8, help="rewards: completions per prompt")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="rewards: Executor workers")
     ap.add_argument("--timeout", type=float, default=1.0, help="rewards: statement limit in seconds")
+    ap.add_argument(
+        "--quality", action="store_true", help="run the quality section (same as --section quality)"
+    )
+    ap.add_argument("--records", type=int, default=4000, help="quality: simple records synthesized")
+    ap.add_argument("--steps", type=int, default=900, help="quality: SFT steps")
+    ap.add_argument("--threads", type=int, default=1, help="quality: torch threads")
     args = ap.parse_args()
     console = Console()
-    for name in args.section or list(SECTIONS):
+    sections = args.section or ([] if args.quality else [s for s in SECTIONS if s not in SLOW_SECTIONS])
+    if args.quality and "quality" not in sections:
+        sections.append("quality")
+    for name in sections:
         SECTIONS[name](args, console)
 
 

@@ -74,6 +74,19 @@ def test_tiny_model_is_a_normal_checkpoint(tiny_dir):
     assert tokenizer.decode(tokenizer(odd, add_special_tokens=False)["input_ids"]) == odd
 
 
+def test_tiny_tokenizer_keeps_words_whole(tiny_dir):
+    _, tokenizer = load_model(tiny_dir)
+
+    def pieces(text: str) -> list[str]:
+        return [tokenizer.convert_tokens_to_string([t]) for t in tokenizer.tokenize(text)]
+
+    # keywords, identifiers and literals are one token each, the same in the question and in the SQL
+    assert pieces("SELECT name FROM singer WHERE age > 30") == [
+        "SELECT", " name", " FROM", " singer", " WHERE", " age", " >", " 30"
+    ]  # fmt: skip
+    assert pieces("What are the names of singers older than 30?")[-2:] == [" 30", "?"]
+
+
 def test_tiny_build_is_deterministic_for_a_seed(tiny_dir, tmp_path):
     again = build_tiny_model(CORPUS, tmp_path / "again", seed=0)
     other = build_tiny_model(CORPUS, tmp_path / "other", seed=1)

@@ -21,8 +21,10 @@ from sqlfoundry.train.predict import (  # noqa: E402
     PredictConfig,
     PredictError,
     predict,
+    read_prompt_options,
     read_questions,
     vote,
+    write_prompt_options,
 )
 
 STORES = "SELECT COUNT(*) FROM store"
@@ -204,6 +206,33 @@ def test_records_jsonl_input_and_missing_database(tmp_path, db_dir):
     assert [p.sql for p in read_predictions(out)] == [STORES]
     with pytest.raises(PredictError, match="no database for db_id 'bookshop'"):
         predict(PredictConfig(gold=path, out=out, db_dir=tmp_path, n=2), generator=_scripted())
+
+
+def test_predict_prompts_as_the_checkpoint_was_trained(tmp_path, gold, db_dir):
+    checkpoint = tmp_path / "sft"
+    write_prompt_options(checkpoint, {"with_samples": False, "compact": True, "with_schema": False})
+    assert read_prompt_options(checkpoint) == {"with_samples": False, "compact": True, "with_schema": False}
+    assert read_prompt_options(tmp_path / "elsewhere") == {}
+    prompts: list[str] = []
+
+    def answer(messages, n, temperature, max_tokens, stop, seed):
+        prompts.append(messages[1]["content"])
+        return [f"```sql\n{STORES}\n```"] * n
+
+    config = PredictConfig(gold=gold, out=tmp_path / "p.sql", db_dir=db_dir, model=str(checkpoint), n=1)
+    predict(config, generator=CallableGenerator(answer))
+    assert prompts[0] == "Database engine:\nSQLite\n\n\nQuestion:\nHow many stores are there?\n"
+    # options given explicitly win over the checkpoint's; a model name or plain directory gets the full prompt
+    prompts.clear()
+    config = PredictConfig(gold=gold, out=tmp_path / "p.sql", db_dir=db_dir, model=str(checkpoint), n=1,
+                           prompt_options={"compact": True})  # fmt: skip
+    predict(config, generator=CallableGenerator(answer))
+    assert prompts[0].startswith("Database engine:\nSQLite\n\nDatabase schema:\n")
+    assert " rows\nCREATE TABLE store (" in prompts[0] and "Instructions:" not in prompts[0]
+    assert PredictConfig(gold=gold, out=tmp_path / "p.sql", model="tiny").resolved_prompt_options() == {}
+    (checkpoint / "sqlfoundry_prompt.json").write_text('{"tiny": true}')
+    with pytest.raises(PredictError, match="must be a JSON object"):
+        read_prompt_options(checkpoint)
 
 
 def test_cli_with_the_tiny_model(tmp_path, gold, db_dir, monkeypatch):

@@ -1,5 +1,5 @@
-"""The model name ``tiny``: a randomly initialised ~1M-parameter Llama-style model with a byte-level BPE
-tokenizer trained locally on a given corpus, saved as a normal transformers checkpoint.
+"""The model name ``tiny``: a randomly initialised ~1.4M-parameter Llama-style model with a byte-level BPE
+tokenizer (merges inside words) trained locally on a given corpus, saved as a normal transformers checkpoint.
 
 It knows nothing until trained, but it builds in seconds with no download, so tests, the quick start
 and CI exercise every training, prediction and serving path with it exactly as with a real model.
@@ -25,6 +25,13 @@ IM_START = "<|im_start|>"
 SPECIAL_TOKENS = [BOS, IM_START, EOS, PAD]
 #: the roles the chat template writes out (trained into the tokenizer as words)
 CHAT_ROLES = ("system", "user", "assistant")
+#: how text is cut before BPE merges (GPT-2's rule without its letter/digit split): a run of word
+#: characters or one punctuation character, each with the space before it, or a run of whitespace. With
+#: a large enough vocabulary a word is one token, and a column name or literal copied from the question is
+#: the same token in the SQL when both follow a space, or both a quote or other punctuation.
+PIECES = r" ?\w+| ?[^\w\s]|\s+(?!\S)|\s+"
+#: part of every tiny build's cache key: a build with another tokenizer scheme is a different model
+TOKENIZER_SCHEME = "bpe-word-pieces-2"
 
 #: ChatML, as Qwen and SmolLM2 use; ``{% generation %}`` marks assistant text so TRL's
 #: ``assistant_only_loss`` can mask everything else
@@ -42,9 +49,9 @@ CHAT_TEMPLATE = (
 
 @dataclass(frozen=True)
 class TinyModelConfig:
-    """Size of the tiny model. The defaults give ~1.3M parameters with a full 2048-token vocabulary."""
+    """Size of the tiny model. The defaults give ~1.4M parameters with a full 4096-token vocabulary."""
 
-    vocab_size: int = 2048
+    vocab_size: int = 4096
     hidden: int = 128
     layers: int = 4
     heads: int = 4
@@ -58,23 +65,33 @@ class TinyModelConfig:
 
 def corpus_digest(texts: Iterable[str], config: TinyModelConfig = TinyModelConfig()) -> str:
     """A short hash of the corpus and the size options: the cache key of a built tiny model."""
-    h = hashlib.sha256(config.key().encode())
+    h = hashlib.sha256((TOKENIZER_SCHEME + config.key()).encode())
     for text in texts:
         h.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
     return h.hexdigest()[:16]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048):
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096):
     """A byte-level BPE tokenizer (any input encodes, no unknown token) trained on ``texts``, wrapped as
-    a transformers fast tokenizer with the ChatML chat template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    a transformers fast tokenizer with the ChatML chat template.
+
+    Merges stay inside the :data:`PIECES` of the text (words, punctuation, whitespace): with a vocabulary
+    large enough for the corpus's words, every SQL keyword, schema identifier and frequent question word
+    is one token, so answers are short and a model learns word-to-column mappings, not spellings.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     # The chat template's role names are not in a corpus of message contents: without them every
     # example spends a dozen tokens spelling "system", "user" and "assistant" letter by letter.
     texts = list(texts) + [f"{role}\n" for role in CHAT_ROLES for _ in range(2)]
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PIECES), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -100,7 +117,7 @@ def build_tiny_model(
     texts: Iterable[str],
     out_dir: str | os.PathLike,
     seed: int = 0,
-    vocab_size: int = 2048,
+    vocab_size: int = 4096,
     hidden: int = 128,
     layers: int = 4,
     heads: int = 4,
@@ -154,6 +171,7 @@ def build_tiny_model(
         info = {
             "name": MODEL_NAME,
             "options": asdict(config),
+            "tokenizer": TOKENIZER_SCHEME,
             "parameters": sum(p.numel() for p in model.parameters()),
             "corpus_texts": len(texts),
             "corpus_digest": corpus_digest(texts, config),

@@ -37,12 +37,7 @@ You are given a database schema and a question. Write one SQL query that answers
 Database engine:
 {engine}
 
-Database schema:
-{schema}
-
-The schema lists every table with its columns, types, keys and foreign keys; comments show example \
-values and row counts.
-{values}
+{schema}{values}
 Question:
 {question}
 {evidence}
@@ -64,12 +59,21 @@ Think through the steps of the query first, then give the final SQL query in a c
 _COMPACT_TEMPLATE = """Database engine:
 {engine}
 
-Database schema:
-{schema}
-{values}
+{schema}{values}
 Question:
 {question}
 {evidence}"""
+
+#: the schema section of each template (``{ddl}`` is the schema's DDL)
+_SCHEMA_SECTION = """Database schema:
+{ddl}
+
+The schema lists every table with its columns, types, keys and foreign keys; comments show example \
+values and row counts.
+"""
+_COMPACT_SCHEMA_SECTION = """Database schema:
+{ddl}
+"""
 
 
 def build_prompt(
@@ -81,6 +85,7 @@ def build_prompt(
     *,
     with_samples: bool = True,
     compact: bool = False,
+    with_schema: bool = True,
 ) -> str:
     """The user message for one question.
 
@@ -93,13 +98,19 @@ def build_prompt(
     renders a :class:`Schema` without the example-value comments and row counts; ``compact=True``
     keeps only the engine, schema, matched values, question and evidence sections (no task overview,
     instructions or output-format paragraphs; the answer format is still :func:`format_answer`'s).
+    ``with_schema=False`` leaves the schema section out (``schema`` is then unused): for a model
+    fine-tuned on one database, which learns that database's schema from its training examples and
+    is only ever asked about it; with ``compact=True`` the prompt is then the engine and the question.
     """
-    ddl = schema if isinstance(schema, str) else schema_to_ddl(schema, with_samples=with_samples)
     engine = DIALECT_NAMES.get(dialect.lower(), dialect)
     template = _COMPACT_TEMPLATE if compact else _TEMPLATE
+    section = ""
+    if with_schema:
+        ddl = schema if isinstance(schema, str) else schema_to_ddl(schema, with_samples=with_samples)
+        section = (_COMPACT_SCHEMA_SECTION if compact else _SCHEMA_SECTION).format(ddl=ddl.rstrip("\n"))
     return template.format(
         engine=engine,
-        schema=ddl.rstrip("\n"),
+        schema=section,
         values=_matched_values_section(matched_values),
         question=question.strip(),
         evidence=f"\nEvidence (external knowledge):\n{evidence.strip()}\n"

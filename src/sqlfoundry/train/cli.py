@@ -16,7 +16,9 @@ from rich.console import Console
 
 from ..errors import SQLFoundryError
 
-app = typer.Typer(help="Train text-to-SQL models: SFT, GRPO with execution rewards, DPO.", no_args_is_help=True)
+app = typer.Typer(
+    help="Train text-to-SQL models: SFT, GRPO with execution rewards, DPO.", no_args_is_help=True
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -25,7 +27,9 @@ DB = typer.Option(None, "--db", help="One database URL for every record.")
 DB_DIR = typer.Option(None, "--db-dir", help="Databases at <db-dir>/<db_id>/<db_id>.sqlite.")
 MODEL = typer.Option("tiny", "--model", "-m", help="tiny, smollm2-135m or a checkpoint directory.")
 LORA = typer.Option(False, "--lora/--full", help="Train a LoRA adapter or all weights.")
-ACCEL = typer.Option(None, "--accelerate-config", help="Print the `accelerate launch` line for this config file.")
+ACCEL = typer.Option(
+    None, "--accelerate-config", help="Print the `accelerate launch` line for this config file."
+)
 
 
 def _run(verb: str, build, accelerate_config: Path | None) -> None:
@@ -67,18 +71,33 @@ def sft_command(
     epochs: float = typer.Option(3.0, "--epochs"),
     lr: float = typer.Option(2e-4, "--lr"),
     batch_size: int = typer.Option(8, "--batch-size", min=1),
-    max_steps: int = typer.Option(-1, "--max-steps", help="Stop after N optimizer steps (-1: run the epochs)."),
-    eval_every: int = typer.Option(0, "--eval-every", min=0, help="Held-out execution accuracy every N steps."),
+    max_steps: int = typer.Option(
+        -1, "--max-steps", help="Stop after N optimizer steps (-1: run the epochs)."
+    ),
+    eval_every: int = typer.Option(
+        0, "--eval-every", min=0, help="Held-out execution accuracy every N steps."
+    ),
     eval_limit: int = typer.Option(64, "--eval-limit", min=1, help="Held-out records scored."),
     save_steps: int = typer.Option(200, "--save-steps", min=1),
     max_length: int = typer.Option(1024, "--max-length", min=16),
     no_cot: bool = typer.Option(False, "--no-cot", help="Teach the SQL block alone, without reasoning."),
     curriculum: str = typer.Option("none", "--curriculum", help="none, difficulty or ucb."),
+    prompt_samples: bool = typer.Option(
+        True, "--prompt-samples/--no-prompt-samples", help="Schema with example values and row counts."
+    ),
+    compact_prompt: bool = typer.Option(
+        False, "--compact-prompt", help="Only the schema and question sections."
+    ),
+    prompt_schema: bool = typer.Option(
+        True, "--prompt-schema/--no-prompt-schema", help="Leave the schema out (a model for one database)."
+    ),
+    split_by: str = typer.Option("id", "--split-by", help="Hold out by record id, or by gold sql."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, "--seed"),
     accelerate_config: Path = ACCEL,
 ) -> None:
-    """Supervised fine-tuning on the records' chat examples (assistant-only loss)."""
+    """Supervised fine-tuning on the records' chat examples (assistant-only loss). The prompt options
+    are saved with the model; ``sqlfoundry predict --model <out>`` prompts the same way."""
     from .sft import SFTRecipeConfig, train_sft
 
     _run(
@@ -89,6 +108,8 @@ def sft_command(
                 epochs=epochs, learning_rate=lr, batch_size=batch_size, max_steps=max_steps,
                 eval_every=eval_every, eval_limit=eval_limit, save_steps=save_steps, max_length=max_length,
                 with_cot=not no_cot, curriculum=curriculum, resume=resume, seed=seed,
+                prompt_samples=prompt_samples, compact_prompt=compact_prompt, prompt_schema=prompt_schema,
+                split_by=split_by,
             )
         ),
         accelerate_config,
@@ -109,7 +130,9 @@ def grpo_command(
     max_steps: int = typer.Option(-1, "--max-steps"),
     num_generations: int = typer.Option(4, "--num-generations", min=2),
     max_completion_length: int = typer.Option(128, "--max-completion-length", min=1),
-    reward_weights: str = typer.Option(None, "--reward-weights", help="e.g. execution=3,format=1 (others 0)."),
+    reward_weights: str = typer.Option(
+        None, "--reward-weights", help="e.g. execution=3,format=1 (others 0)."
+    ),
     curriculum: str = typer.Option("none", "--curriculum", help="none or ucb."),
     eval_every: int = typer.Option(0, "--eval-every", min=0),
     eval_limit: int = typer.Option(64, "--eval-limit", min=1),

@@ -11,7 +11,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import SQLFoundryError
 from ..records import Record, read_jsonl
@@ -27,6 +27,7 @@ __all__ = [
     "load_records",
     "prompt_messages",
     "sft_rows",
+    "split_key",
     "split_records",
     "to_dataset",
 ]
@@ -72,13 +73,30 @@ def _unit(record_id: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+SplitKey = Literal["id", "sql"]
+
+
+def split_key(record: Record, by: SplitKey = "id") -> str:
+    """What the held-out hash of a record is taken over: its id, or (``by="sql"``) its gold SQL with
+    whitespace and case folded, so every phrasing of one query lands on the same side (an infeasible
+    record, which has no SQL, keeps its id)."""
+    if by == "sql" and record.sql and record.sql.strip():
+        return "sql:" + " ".join(record.sql.lower().split())
+    return record.id
+
+
 def split_records(
-    records: Sequence[Record], eval_fraction: float = 0.1, seed: int = 0, max_eval: int | None = None
+    records: Sequence[Record],
+    eval_fraction: float = 0.1,
+    seed: int = 0,
+    max_eval: int | None = None,
+    by: SplitKey = "id",
 ) -> tuple[list[Record], list[Record]]:
     """``(train, held_out)``. Records whose ``split`` is one of :data:`EVAL_SPLITS` are held out when
     there are any; otherwise each record is held out with probability ``eval_fraction`` by a hash of
-    its id and ``seed`` (stable: adding records never moves an old one across). ``max_eval`` caps the
-    held-out set (the rest of it is dropped, not trained on)."""
+    its :func:`split_key` and ``seed`` (stable: adding records never moves an old one across; with
+    ``by="sql"`` no held-out question has a gold query the training set teaches). ``max_eval`` caps
+    the held-out set (the rest of it is dropped, not trained on)."""
     marked = [r for r in records if r.split in EVAL_SPLITS]
     if marked:
         train = [r for r in records if r.split not in EVAL_SPLITS]
@@ -86,7 +104,7 @@ def split_records(
     else:
         train, held = [], []
         for r in records:
-            (held if _unit(r.id, seed) < eval_fraction else train).append(r)
+            (held if _unit(split_key(r, by), seed) < eval_fraction else train).append(r)
     if max_eval is not None:
         held = held[:max_eval]
     if not train:
@@ -95,18 +113,25 @@ def split_records(
 
 
 def prompt_messages(
-    record: Record, catalog: DatabaseCatalog, *, with_samples: bool = True, compact: bool = False
+    record: Record,
+    catalog: DatabaseCatalog,
+    *,
+    with_samples: bool = True,
+    compact: bool = False,
+    with_schema: bool = True,
 ) -> list[dict[str, str]]:
     """The system and user messages of one record: the prompt prediction and serving use.
-    ``with_samples``/``compact``: :func:`~sqlfoundry.synth.prompt.build_prompt`'s short forms for
-    small-context models (evaluate with the options the model was trained with)."""
+    ``with_samples``/``compact``/``with_schema``: :func:`~sqlfoundry.synth.prompt.build_prompt`'s short
+    forms for small-context and single-database models (evaluate with the options the model was
+    trained with)."""
     user = build_prompt(
-        catalog.schema(record.db_id),
+        catalog.schema(record.db_id) if with_schema else "",
         record.question,
         record.evidence,
         record.dialect,
         with_samples=with_samples,
         compact=compact,
+        with_schema=with_schema,
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -134,15 +159,24 @@ def sft_rows(
     *,
     with_samples: bool = True,
     compact: bool = False,
+    with_schema: bool = True,
 ) -> list[dict[str, Any]]:
     """TRL conversational rows: ``messages`` (system, user, assistant) plus ``id``, ``complexity`` and
-    ``difficulty`` for the curricula. ``with_samples``/``compact``: see :func:`prompt_messages`."""
+    ``difficulty`` for the curricula. ``with_samples``/``compact``/``with_schema``: see
+    :func:`prompt_messages`."""
     rows = []
     for r in records:
-        messages = prompt_messages(r, catalog, with_samples=with_samples, compact=compact)
+        messages = prompt_messages(
+            r, catalog, with_samples=with_samples, compact=compact, with_schema=with_schema
+        )
         messages.append({"role": "assistant", "content": answer_text(r, with_cot)})
         rows.append(
-            {"messages": messages, "id": r.id, "complexity": r.complexity, "difficulty": complexity_pass_rate(r)}
+            {
+                "messages": messages,
+                "id": r.id,
+                "complexity": r.complexity,
+                "difficulty": complexity_pass_rate(r),
+            }
         )
     return rows
 

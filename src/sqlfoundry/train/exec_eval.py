@@ -48,11 +48,12 @@ def execution_accuracy(
     batch_size: int = 16,
     with_samples: bool = True,
     compact: bool = False,
+    with_schema: bool = True,
 ) -> ExecEvalResult:
     """Greedy-decode an answer per record with ``model`` and score it by execution (1 when its result
     matches the gold's, abstention scored on infeasible records). The model's train/eval mode and the
     tokenizer's padding side are restored afterwards, so it is safe inside a training loop.
-    ``with_samples``/``compact``: the prompt options the model was trained with (see
+    ``with_samples``/``compact``/``with_schema``: the prompt options the model was trained with (see
     :func:`~sqlfoundry.train.data.prompt_messages`)."""
     from ..llm.local import TransformersGenerator
 
@@ -66,8 +67,13 @@ def execution_accuracy(
     ctx = context or RewardContext(workers=1)
     try:
         generator = TransformersGenerator(model, tokenizer=tokenizer, device=device, batch_size=batch_size)
-        prompts = [prompt_messages(r, catalog, with_samples=with_samples, compact=compact) for r in records]
-        completions = [row[0] for row in generator.generate(prompts, n=1, temperature=0.0, max_tokens=max_new_tokens)]
+        prompts = [
+            prompt_messages(r, catalog, with_samples=with_samples, compact=compact, with_schema=with_schema)
+            for r in records
+        ]
+        completions = [
+            row[0] for row in generator.generate(prompts, n=1, temperature=0.0, max_tokens=max_new_tokens)
+        ]
         verdicts = ctx.execution_reward(
             None,
             completions,
@@ -84,7 +90,12 @@ def execution_accuracy(
             ctx.close()
     correct = int(sum(verdicts))
     return ExecEvalResult(
-        correct / len(records), len(records), correct, time.perf_counter() - start, completions, list(verdicts)
+        correct / len(records),
+        len(records),
+        correct,
+        time.perf_counter() - start,
+        completions,
+        list(verdicts),
     )
 
 
@@ -110,6 +121,7 @@ class ExecAccuracyCallback(_trainer_callback_base()):  # type: ignore[misc]
         batch_size: int = 16,
         with_samples: bool = True,
         compact: bool = False,
+        with_schema: bool = True,
     ):
         self.records = list(records)
         self.catalog = catalog
@@ -117,7 +129,7 @@ class ExecAccuracyCallback(_trainer_callback_base()):  # type: ignore[misc]
         self.context = context
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
-        self.prompt_options = {"with_samples": with_samples, "compact": compact}
+        self.prompt_options = {"with_samples": with_samples, "compact": compact, "with_schema": with_schema}
         self.trainer: Any = None
         self.history: list[dict[str, float]] = []
         self._last_step = -1

@@ -121,10 +121,60 @@ class DatabaseCatalog:
         return self._schemas[db_id]
 
 
-def question_messages(question: Question, catalog: DatabaseCatalog) -> list[dict[str, str]]:
-    """The system and user messages for one question: the same ones training data is written with."""
+#: written beside a fine-tuned model's weights: the :func:`build_prompt` options it was trained with
+PROMPT_OPTIONS_FILE = "sqlfoundry_prompt.json"
+#: the :func:`build_prompt` keyword options a checkpoint may record
+PROMPT_OPTION_NAMES = ("with_samples", "compact", "with_schema")
+
+
+def write_prompt_options(model_dir: str | os.PathLike, options: dict[str, bool]) -> Path:
+    """Record the prompt options a model was trained with in ``<model_dir>/``:data:`PROMPT_OPTIONS_FILE`."""
+    unknown = sorted(set(options) - set(PROMPT_OPTION_NAMES))
+    if unknown:
+        raise PredictError(f"unknown prompt options {unknown}: expected some of {list(PROMPT_OPTION_NAMES)}")
+    path = Path(model_dir) / PROMPT_OPTIONS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: bool(v) for k, v in options.items()}, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_prompt_options(model_dir: str | os.PathLike | None) -> dict[str, bool]:
+    """The prompt options recorded in a checkpoint directory (see :func:`write_prompt_options`); none
+    (the full prompt) for a model name, a directory without the file, or None."""
+    if model_dir is None:
+        return {}
+    path = Path(model_dir) / PROMPT_OPTIONS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise PredictError(f"{path} is not valid JSON ({exc}): rewrite it or delete it") from None
+    if not isinstance(data, dict) or not set(data) <= set(PROMPT_OPTION_NAMES):
+        raise PredictError(f"{path} must be a JSON object with some of the keys {list(PROMPT_OPTION_NAMES)}")
+    return {k: bool(v) for k, v in data.items()}
+
+
+def question_messages(
+    question: Question,
+    catalog: DatabaseCatalog,
+    *,
+    with_samples: bool = True,
+    compact: bool = False,
+    with_schema: bool = True,
+) -> list[dict[str, str]]:
+    """The system and user messages for one question: the same ones training data is written with
+    (``with_samples``/``compact``/``with_schema``: the options the model was trained with)."""
     dialect = question.dialect or catalog.dialect(question.db_id)
-    user = build_prompt(catalog.schema(question.db_id), question.question, question.evidence or None, dialect)
+    user = build_prompt(
+        catalog.schema(question.db_id) if with_schema else "",
+        question.question,
+        question.evidence or None,
+        dialect,
+        with_samples=with_samples,
+        compact=compact,
+        with_schema=with_schema,
+    )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -269,6 +319,22 @@ class PredictConfig:
     workers: int | None = None
     limit: int | None = None
     resume: bool = False
+    #: :func:`build_prompt` options (``with_samples``, ``compact``, ``with_schema``); None: the ones
+    #: recorded in the checkpoint (``--lora`` adapter, else ``model`` directory), else the full prompt
+    prompt_options: dict[str, bool] | None = None
+
+    def resolved_prompt_options(self) -> dict[str, bool]:
+        """The prompt options this run prompts with (see ``prompt_options``)."""
+        if self.prompt_options is not None:
+            return dict(self.prompt_options)
+        if self.llm_url:
+            return {}
+        for where in (self.lora, self.model):
+            if where is not None and Path(where).is_dir():
+                options = read_prompt_options(where)
+                if options:
+                    return options
+        return {}
 
     @property
     def output_format(self) -> str:
@@ -337,8 +403,9 @@ def predict(
     done = _read_votes(config.votes_path) if config.resume else {}
     done = {i: row for i, row in done.items() if i < len(questions)}
     todo = [q for q in questions if q.index not in done]
+    prompt_options = config.resolved_prompt_options()
     if generator is None:
-        corpus = [m["content"] for q in todo[:64] for m in question_messages(q, catalog)]
+        corpus = [m["content"] for q in todo[:64] for m in question_messages(q, catalog, **prompt_options)]
         generator = make_generator(config, corpus)
 
     from ..db.executor import Executor
@@ -358,7 +425,7 @@ def predict(
     ):
         for start in range(0, len(todo), max(1, config.chunk_size)):
             chunk = todo[start : start + config.chunk_size]
-            prompts: list[Prompt] = [question_messages(q, catalog) for q in chunk]
+            prompts: list[Prompt] = [question_messages(q, catalog, **prompt_options) for q in chunk]
             seed = config.seed + chunk[0].index
             candidates = _generate(generator, prompts, config, seed)
             for q, cands in zip(chunk, candidates, strict=True):
@@ -518,12 +585,15 @@ __all__ = [
     "DatabaseCatalog",
     "PredictConfig",
     "PredictError",
+    "PROMPT_OPTIONS_FILE",
     "PredictResult",
     "Question",
     "make_generator",
     "predict",
     "question_messages",
+    "read_prompt_options",
     "read_questions",
     "vote",
     "write_predictions",
+    "write_prompt_options",
 ]

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..errors import SQLFoundryError
 from ..records import Record
 from .curriculum import DifficultySchedule, UCBDistributionScheduler
-from .data import load_records, sft_rows, split_records, to_dataset
-from .predict import DatabaseCatalog
+from .data import SplitKey, load_records, sft_rows, split_records, to_dataset
+from .predict import DatabaseCatalog, write_prompt_options
 
 __all__ = [
     "CurriculumName",
@@ -75,6 +75,9 @@ class RecipeBase(BaseModel):
     limit: int | None = None
     #: held-out share (by a hash of the record id) when no record is marked dev/test
     eval_fraction: float = 0.1
+    #: what the held-out hash is over: the record ``id``, or its gold ``sql`` (no held-out question
+    #: shares its query with a training one)
+    split_by: SplitKey = "id"
     #: held-out records scored by execution (the rest of the held-out split is unused)
     eval_limit: int | None = 64
     #: execution accuracy on the held-out split every N steps (0: only before and after training)
@@ -152,12 +155,19 @@ class SFTRecipeConfig(RecipeBase):
     #: ``none`` (shuffled), ``difficulty`` (easy to hard by pass rate, else complexity), ``ucb``
     curriculum: CurriculumName = "none"
     #: the prompt's short forms for small-context models (see ``build_prompt``): schema without
-    #: example values, and/or only the schema and question sections; prediction must use the same
+    #: example values, and/or only the schema and question sections, and/or no schema at all (a model
+    #: fine-tuned on one database); saved beside the model, where prediction reads them
     prompt_samples: bool = True
     compact_prompt: bool = False
+    prompt_schema: bool = True
 
     def prompt_options(self) -> dict[str, bool]:
-        return {"with_samples": self.prompt_samples, "compact": self.compact_prompt}
+        """``build_prompt``'s keyword options for this recipe's prompts."""
+        return {
+            "with_samples": self.prompt_samples,
+            "compact": self.compact_prompt,
+            "with_schema": self.prompt_schema,
+        }
 
     def to_trl(self):
         from trl import SFTConfig
@@ -171,6 +181,19 @@ class SFTRecipeConfig(RecipeBase):
         )
         kwargs.update(self.trl_args)
         return SFTConfig(**kwargs)
+
+
+#: The measured CPU recipe for the ``tiny`` model fine-tuned on one database (docs/training.md;
+#: ``benchmarks/train.py --quality`` and the learning test use it): simple questions, the question
+#: alone as prompt (the one database's schema is learned), a 2-layer model, cosine schedule,
+#: length-grouped batches, held-out questions split by gold SQL. ~2 minutes on one CPU thread.
+TINY_ONE_DATABASE_RECIPE: dict[str, Any] = dict(
+    model="tiny", model_options={"layers": 2}, with_cot=False, feasible_only=True, split_by="sql",
+    prompt_samples=False, compact_prompt=True, prompt_schema=False, max_steps=900, batch_size=16,
+    learning_rate=3e-3, warmup_ratio=0.05, max_length=256, eval_limit=200, eval_max_new_tokens=96,
+    save_steps=10_000, logging_steps=100,
+    trl_args={"lr_scheduler_type": "cosine", "train_sampling_strategy": "group_by_length", "adam_beta2": 0.95},
+)  # fmt: skip
 
 
 @dataclass
@@ -279,6 +302,54 @@ class UCBSFTSampler:
             self.scheduler.update(batch, [loss] * len(batch))
 
 
+def answer_token_loss(
+    model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None
+) -> tuple[Any, dict[str, Any]]:
+    """The SFT loss (mean negative log-likelihood of the labelled tokens, as TRL's) with the LM head
+    applied to the labelled positions alone, and TRL's ``entropy``/``mean_token_accuracy`` metrics.
+
+    TRL's fused LM head scores every position (prompt and padding too) in chunks unless Triton is
+    available; on a CPU that is ~40% of a small model's step, since an answer is a fraction of the
+    example. Returns ``(loss, {"entropy": sum, "correct": n, "valid": n})``.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    labels = inputs["labels"][:, 1:]
+    hidden = base.get_decoder()(
+        input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False
+    ).last_hidden_state[:, :-1]
+    mask = labels != -100
+    logits = base.get_output_embeddings()(hidden[mask]).float()
+    targets = labels[mask]
+    total = F.cross_entropy(logits, targets, reduction="sum")
+    n = torch.as_tensor(num_items_in_batch if num_items_in_batch is not None else mask.sum())
+    loss = total / n.to(total.device).clamp(min=1)
+    with torch.no_grad():
+        logp = torch.log_softmax(logits, dim=-1)
+        stats = {
+            "entropy": float(-(logp.exp() * logp).sum()),
+            "correct": int((logits.argmax(-1) == targets).sum()),
+            "valid": int(mask.sum()),
+        }
+    return loss, stats
+
+
+def _prompt_options_callback(options: dict[str, bool]):
+    """A trainer callback that records the prompt options in every ``checkpoint-N`` it saves, so a
+    checkpoint predicts (``sqlfoundry predict --model <out>/checkpoint-N``) as the final model does."""
+    from transformers import TrainerCallback
+
+    class PromptOptionsCallback(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if state.is_world_process_zero and checkpoint.is_dir():
+                write_prompt_options(checkpoint, options)
+
+    return PromptOptionsCallback()
+
+
 def _sft_trainer_class(sampler: Any):
     from trl import SFTTrainer
 
@@ -286,8 +357,33 @@ def _sft_trainer_class(sampler: Any):
         def _get_train_sampler(self, train_dataset=None):
             return sampler if sampler is not None else super()._get_train_sampler(train_dataset)
 
+        def _answer_token_loss_applies(self, model: Any, return_outputs: bool) -> bool:
+            """Whether :func:`answer_token_loss` computes exactly what TRL would: one CPU process, plain
+            NLL, no label smoothing, custom loss or MoE auxiliary loss, outputs not wanted."""
+            args = self.args
+            return (
+                not return_outputs
+                and next(model.parameters()).device.type == "cpu"
+                and self.accelerator.num_processes == 1
+                and getattr(args, "loss_type", "nll") == "nll"
+                and self.label_smoother is None
+                and self.compute_loss_func is None
+                and not getattr(self, "aux_loss_enabled", False)
+            )
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            if self._answer_token_loss_applies(model, return_outputs):
+                loss, stats = answer_token_loss(model, inputs, num_items_in_batch)
+                mode = "train" if model.training else "eval"
+                valid = max(1, stats["valid"])
+                self._metrics[mode]["entropy"].append(stats["entropy"] / valid)
+                self._metrics[mode]["mean_token_accuracy"].append(stats["correct"] / valid)
+                if mode == "train" and "attention_mask" in inputs:
+                    self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+                out = loss
+            else:
+                out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             if isinstance(sampler, UCBSFTSampler) and model.training:
                 loss = out[0] if return_outputs else out
                 sampler.report(float(loss.detach()))
@@ -303,9 +399,14 @@ def _sft_trainer_class(sampler: Any):
 
 def prepare_split(config: RecipeBase) -> tuple[list[Record], list[Record], DatabaseCatalog]:
     records = load_records(
-        config.records, complexities=config.complexities, feasible_only=config.feasible_only, limit=config.limit
+        config.records,
+        complexities=config.complexities,
+        feasible_only=config.feasible_only,
+        limit=config.limit,
     )
-    train, held = split_records(records, config.eval_fraction, config.seed, config.eval_limit)
+    train, held = split_records(
+        records, config.eval_fraction, config.seed, config.eval_limit, config.split_by
+    )
     return train, held, config.catalog()
 
 
@@ -315,9 +416,12 @@ def last_checkpoint(output_dir: Path) -> str | None:
     return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
 
 
-def finish(trainer: Any, config: RecipeBase, tokenizer: Any) -> Path:
+def finish(
+    trainer: Any, config: RecipeBase, tokenizer: Any, prompt_options: dict[str, bool] | None = None
+) -> Path:
     """Save the trained model at ``output_dir`` (a LoRA run: the adapter under ``adapter/`` and the
-    merged model at the top), so ``output_dir`` is a checkpoint every other command loads."""
+    merged model at the top), so ``output_dir`` is a checkpoint every other command loads; with
+    ``prompt_options``, the ``build_prompt`` options it was trained with beside it (prediction reads them)."""
     out = Path(config.output_dir)
     model = trainer.model
     if config.lora and hasattr(model, "merge_and_unload"):
@@ -325,6 +429,10 @@ def finish(trainer: Any, config: RecipeBase, tokenizer: Any) -> Path:
         model = model.merge_and_unload()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    if prompt_options is not None:
+        write_prompt_options(out, prompt_options)
+        if (out / "adapter").is_dir():
+            write_prompt_options(out / "adapter", prompt_options)
     return out
 
 
@@ -382,17 +490,22 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=config.lora_config(),
-        callbacks=[callback],
+        callbacks=[callback, _prompt_options_callback(prompt_options)],
     )
     callback.trainer = trainer
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
-    model_dir = finish(trainer, config, tokenizer)
+    model_dir = finish(trainer, config, tokenizer, prompt_options)
     exec_after = callback.history[-1]["eval/exec_accuracy"] if callback.history else None
     if held and exec_after is None:
         exec_after = execution_accuracy(
-            trainer.model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens, **prompt_options
+            trainer.model,
+            tokenizer,
+            held,
+            catalog,
+            max_new_tokens=config.eval_max_new_tokens,
+            **prompt_options,
         ).accuracy
     result = TrainResult(
         Path(config.output_dir),
