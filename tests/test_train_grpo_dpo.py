@@ -120,3 +120,37 @@ def test_cli_grpo_and_dpo(sft_model, tmp_path):
          "--batch-size", "2", "--limit", "4"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+
+
+def test_dpo_and_grpo_prompt_as_their_starting_checkpoint_was_trained(sft_model, tmp_path):
+    import shutil
+
+    from sqlfoundry.train.predict import read_prompt_options, write_prompt_options
+
+    records, url, sft = sft_model
+    start = tmp_path / "short-sft"
+    shutil.copytree(sft, start)
+    short = {"with_samples": False, "compact": True, "with_schema": False}
+    write_prompt_options(start, short)
+    dpo_out = tmp_path / "dpo-short"
+    train_dpo(
+        DPORecipeConfig(
+            records=records, db_url=url, model=str(start), output_dir=dpo_out, samples=2, max_new_tokens=8,
+            max_steps=1, batch_size=2, limit=4, eval_limit=1, eval_max_new_tokens=4, with_cot=False, save_steps=100,
+        )
+    )  # fmt: skip
+    pairs = [json.loads(x) for x in (dpo_out / "pairs.jsonl").read_text().splitlines()]
+    assert pairs
+    for p in pairs:
+        user = next(m["content"] for m in p["prompt"] if m["role"] == "user")
+        assert "CREATE TABLE" not in user  # the schema-free prompt the checkpoint was trained with
+    assert read_prompt_options(dpo_out) == short
+    grpo_out = tmp_path / "grpo-short"
+    train_grpo(
+        GRPORecipeConfig(
+            records=records, db_url=url, model=str(start), output_dir=grpo_out, max_steps=1, batch_size=2,
+            num_generations=2, max_completion_length=8, eval_limit=1, eval_max_new_tokens=4, save_steps=100,
+            reward_workers=1,
+        )
+    )  # fmt: skip
+    assert read_prompt_options(grpo_out) == short

@@ -181,13 +181,14 @@ def sft_rows(
     return rows
 
 
-def grpo_rows(records: Iterable[Record], catalog: DatabaseCatalog) -> list[dict[str, Any]]:
+def grpo_rows(records: Iterable[Record], catalog: DatabaseCatalog, **prompt_options: bool) -> list[dict[str, Any]]:
     """TRL conversational prompt rows: ``prompt`` (system, user) and the columns the rewards read
     (``gold_sql``, ``db_url``, ``feasible``, ``dialect``), plus ``record_index`` (the row's position,
-    which the UCB curriculum maps rewards back with) and ``complexity``."""
+    which the UCB curriculum maps rewards back with) and ``complexity``. ``prompt_options``: see
+    :func:`prompt_messages` (the options the starting checkpoint was trained with)."""
     return [
         {
-            "prompt": prompt_messages(r, catalog),
+            "prompt": prompt_messages(r, catalog, **prompt_options),
             "gold_sql": r.sql,
             "db_url": catalog.url(r.db_id),
             "feasible": r.feasible,
@@ -200,10 +201,12 @@ def grpo_rows(records: Iterable[Record], catalog: DatabaseCatalog) -> list[dict[
     ]
 
 
-def dpo_row(record: Record, catalog: DatabaseCatalog, chosen: str, rejected: str) -> dict[str, Any]:
+def dpo_row(
+    record: Record, catalog: DatabaseCatalog, chosen: str, rejected: str, **prompt_options: bool
+) -> dict[str, Any]:
     """One TRL conversational preference row: ``prompt`` messages and one-message ``chosen``/``rejected``."""
     return {
-        "prompt": prompt_messages(record, catalog),
+        "prompt": prompt_messages(record, catalog, **prompt_options),
         "chosen": [{"role": "assistant", "content": chosen}],
         "rejected": [{"role": "assistant", "content": rejected}],
         "id": record.id,

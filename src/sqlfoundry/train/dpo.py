@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ..records import Record
 from .data import answer_text, dpo_row, prompt_messages, to_dataset
-from .predict import DatabaseCatalog
+from .predict import DatabaseCatalog, read_prompt_options
 from .rewards import RewardContext
 from .sft import (
     RecipeBase,
@@ -70,6 +70,7 @@ def build_pairs(
     max_new_tokens: int = 128,
     with_cot: bool = True,
     seed: int = 0,
+    prompt_options: dict[str, bool] | None = None,
 ) -> list[dict[str, Any]]:
     """One preference row per record where a wrong answer turned up: ``chosen`` is the first sample
     whose result matches the gold (else the gold SQL written as an answer), ``rejected`` the first
@@ -81,7 +82,7 @@ def build_pairs(
     was_training = model.training
     try:
         generator = TransformersGenerator(model, tokenizer=tokenizer, device=str(next(model.parameters()).device))
-        prompts = [prompt_messages(r, catalog) for r in records]
+        prompts = [prompt_messages(r, catalog, **(prompt_options or {})) for r in records]
         sampled = generator.generate(prompts, n=samples, temperature=temperature, max_tokens=max_new_tokens, seed=seed)
     finally:
         tokenizer.padding_side = padding_side
@@ -108,7 +109,7 @@ def build_pairs(
         if wrong is None:
             continue  # every sample is right: nothing to prefer against
         chosen = right if right is not None else answer_text(record, with_cot)
-        row = dpo_row(record, catalog, chosen, wrong)
+        row = dpo_row(record, catalog, chosen, wrong, **(prompt_options or {}))
         row.update(chosen_source="sample" if right is not None else "gold", rejected_kind=kind)
         pairs.append(row)
     return pairs
@@ -130,12 +131,13 @@ def train_dpo(config: DPORecipeConfig, progress: bool = False) -> TrainResult:
 
     train, held, catalog = prepare_split(config)
     model, tokenizer = load_policy(config.model)
+    prompt_options = read_prompt_options(config.model)  # prompt as the starting checkpoint was trained
     context = RewardContext(workers=1)
     try:
         pairs = build_pairs(
             model, tokenizer, train, catalog, context,
             samples=config.samples, temperature=config.temperature, max_new_tokens=config.max_new_tokens,
-            with_cot=config.with_cot, seed=config.seed,
+            with_cot=config.with_cot, seed=config.seed, prompt_options=prompt_options,
         )  # fmt: skip
         if not pairs:
             raise TrainError("no preference pairs: every sampled answer was right (nothing to learn by DPO)")
@@ -147,7 +149,8 @@ def train_dpo(config: DPORecipeConfig, progress: bool = False) -> TrainResult:
         exec_before = None
         if held and not resume_from:
             exec_before = execution_accuracy(
-                model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens
+                model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                **prompt_options,
             ).accuracy
         trainer = DPOTrainer(
             model=model,
@@ -159,11 +162,12 @@ def train_dpo(config: DPORecipeConfig, progress: bool = False) -> TrainResult:
         start = time.perf_counter()
         output = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.perf_counter() - start
-        model_dir = finish(trainer, config, tokenizer)
+        model_dir = finish(trainer, config, tokenizer, prompt_options or None)
         exec_after = None
         if held:
             exec_after = execution_accuracy(
-                trainer.model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens
+                trainer.model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                **prompt_options,
             ).accuracy
     finally:
         context.close()

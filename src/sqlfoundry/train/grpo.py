@@ -14,6 +14,7 @@ from pydantic import Field
 
 from .curriculum import UCBDistributionScheduler
 from .data import grpo_rows, to_dataset
+from .predict import read_prompt_options
 from .rewards import COMPONENTS, DEFAULT_WEIGHTS, RewardContext
 from .sft import (
     CurriculumName,
@@ -175,7 +176,9 @@ def train_grpo(config: GRPORecipeConfig, progress: bool = False) -> TrainResult:
     from .exec_eval import ExecAccuracyCallback, execution_accuracy
 
     train, held, catalog = prepare_split(config)
-    rows = grpo_rows(train, catalog)
+    # Prompt as the starting checkpoint was trained (its saved options), and save them with the result.
+    prompt_options = read_prompt_options(config.model)
+    rows = grpo_rows(train, catalog, **prompt_options)
     dataset = to_dataset(rows)
     model, tokenizer = load_policy(config.model)
     tokenizer.padding_side = "left"
@@ -199,10 +202,12 @@ def train_grpo(config: GRPORecipeConfig, progress: bool = False) -> TrainResult:
         exec_before = None
         if held and config.eval_every >= 0 and not resume_from:
             exec_before = execution_accuracy(
-                model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens
+                model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                **prompt_options,
             ).accuracy
         callback = ExecAccuracyCallback(
-            held, catalog, config.eval_every, context=context, max_new_tokens=config.eval_max_new_tokens
+            held, catalog, config.eval_every, context=context, max_new_tokens=config.eval_max_new_tokens,
+            **prompt_options,
         )
         trainer = _grpo_trainer_class(scheduler)(
             model=model,
@@ -217,11 +222,12 @@ def train_grpo(config: GRPORecipeConfig, progress: bool = False) -> TrainResult:
         start = time.perf_counter()
         output = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.perf_counter() - start
-        model_dir = finish(trainer, config, tokenizer)
+        model_dir = finish(trainer, config, tokenizer, prompt_options or None)
         exec_after = callback.history[-1]["eval/exec_accuracy"] if callback.history else None
         if held and exec_after is None:
             exec_after = execution_accuracy(
-                trainer.model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens
+                trainer.model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                **prompt_options,
             ).accuracy
     finally:
         context.close()
