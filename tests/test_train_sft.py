@@ -203,3 +203,23 @@ def test_answer_token_loss_is_the_models_own_loss(tmp_path):
     expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
     assert torch.allclose(loss, expected, atol=1e-5)
     assert stats["valid"] == 5 + 3 and 0 <= stats["correct"] <= stats["valid"]
+
+
+def test_cli_recipe_preset_with_typed_flags_on_top(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from sqlfoundry.train.cli import app
+
+    records, url = data
+    out = tmp_path / "preset"
+    args = ["sft", "--records", str(records), "--db", url, "-o", str(out), "--recipe", "tiny-one-database",
+            "--max-steps", "2", "--eval-limit", "2", "--batch-size", "4"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    saved = json.loads((out / "sft_recipe.json").read_text())
+    assert saved["max_steps"] == 2 and saved["eval_limit"] == 2 and saved["batch_size"] == 4  # typed: kept
+    assert saved["learning_rate"] == TINY_ONE_DATABASE_RECIPE["learning_rate"]  # not typed: the recipe's
+    assert saved["model_options"] == {"layers": 2} and saved["with_cot"] is False
+    assert read_prompt_options(out) == {"with_samples": False, "compact": True, "with_schema": False}
+    bad = CliRunner().invoke(app, ["sft", "--records", str(records), "--db", url, "--recipe", "nope"])
+    assert bad.exit_code == 2 and "tiny-one-database" in bad.output

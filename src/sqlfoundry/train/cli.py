@@ -60,8 +60,46 @@ def _run(verb: str, build, accelerate_config: Path | None) -> None:
     console.print_json(json.dumps(result.to_json()))
 
 
+#: ``--recipe`` names: a preset of SFT options (flags given on the command line override it)
+def _sft_recipes() -> dict[str, dict]:
+    from .sft import TINY_ONE_DATABASE_RECIPE
+
+    return {"tiny-one-database": TINY_ONE_DATABASE_RECIPE}
+
+
+#: CLI parameter → SFTRecipeConfig field, for the options a recipe may set
+_SFT_FLAG_FIELDS = {
+    "model": "model", "epochs": "epochs", "lr": "learning_rate", "batch_size": "batch_size",
+    "max_steps": "max_steps", "eval_limit": "eval_limit", "save_steps": "save_steps", "max_length": "max_length",
+    "no_cot": "with_cot", "curriculum": "curriculum", "prompt_samples": "prompt_samples",
+    "compact_prompt": "compact_prompt", "prompt_schema": "prompt_schema", "split_by": "split_by", "seed": "seed",
+    "lora": "lora", "eval_every": "eval_every",
+}  # fmt: skip
+
+
+def _with_recipe(ctx: typer.Context, recipe: str | None, options: dict) -> dict:
+    """``options`` (config fields from the flags) laid over the named recipe: a flag typed on the command
+    line wins, a flag left at its default gives way to the recipe."""
+    if recipe is None:
+        return options
+    recipes = _sft_recipes()
+    if recipe not in recipes:
+        err_console.print(f"[red]error:[/] unknown --recipe {recipe!r}: choose one of {', '.join(recipes)}")
+        raise typer.Exit(2)
+    merged = dict(recipes[recipe])
+    typed = {
+        field for flag, field in _SFT_FLAG_FIELDS.items()
+        if getattr(ctx.get_parameter_source(flag), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+    }  # fmt: skip
+    for field, value in options.items():
+        if field not in merged or field in typed:
+            merged[field] = value
+    return merged
+
+
 @app.command("sft")
 def sft_command(
+    ctx: typer.Context,
     records: Path = RECORDS,
     db: str = DB,
     db_dir: Path = DB_DIR,
@@ -94,26 +132,31 @@ def sft_command(
     split_by: str = typer.Option("id", "--split-by", help="Hold out by record id, or by gold sql."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, "--seed"),
+    recipe: str | None = typer.Option(
+        None,
+        "--recipe",
+        help="Start from a named recipe; flags typed here override it. tiny-one-database: the measured CPU "
+        "recipe for the tiny model on one database (docs/training.md).",
+    ),
     accelerate_config: Path = ACCEL,
 ) -> None:
     """Supervised fine-tuning on the records' chat examples (assistant-only loss). The prompt options
     are saved with the model; ``sqlfoundry predict --model <out>`` prompts the same way."""
     from .sft import SFTRecipeConfig, train_sft
 
-    _run(
-        "sft",
-        lambda: train_sft(
-            SFTRecipeConfig(
-                records=records, db_url=db, db_dir=db_dir, model=model, output_dir=out, lora=lora,
-                epochs=epochs, learning_rate=lr, batch_size=batch_size, max_steps=max_steps,
-                eval_every=eval_every, eval_limit=eval_limit, save_steps=save_steps, max_length=max_length,
-                with_cot=not no_cot, curriculum=curriculum, resume=resume, seed=seed,
-                prompt_samples=prompt_samples, compact_prompt=compact_prompt, prompt_schema=prompt_schema,
-                split_by=split_by,
-            )
+    options = _with_recipe(
+        ctx,
+        recipe,
+        dict(
+            records=records, db_url=db, db_dir=db_dir, model=model, output_dir=out, lora=lora,
+            epochs=epochs, learning_rate=lr, batch_size=batch_size, max_steps=max_steps,
+            eval_every=eval_every, eval_limit=eval_limit, save_steps=save_steps, max_length=max_length,
+            with_cot=not no_cot, curriculum=curriculum, resume=resume, seed=seed,
+            prompt_samples=prompt_samples, compact_prompt=compact_prompt, prompt_schema=prompt_schema,
+            split_by=split_by,
         ),
-        accelerate_config,
     )  # fmt: skip
+    _run("sft", lambda: train_sft(SFTRecipeConfig(**options)), accelerate_config)
 
 
 @app.command("grpo")
