@@ -252,3 +252,26 @@ def test_cli_with_the_tiny_model(tmp_path, gold, db_dir, monkeypatch):
     assert len(preds) == 2 and all(p.sql for p in preds)  # "null" unless random weights wrote SQL that runs
     bad = CliRunner().invoke(app, ["--gold", str(gold), "-o", str(out), "--db-dir", str(db_dir), "-q"])
     assert bad.exit_code == 2 and "--model" in bad.output
+
+
+def test_cli_prompt_flags_override_the_saved_options(tmp_path, gold, db_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sqlfoundry.train import predict_cli
+    from sqlfoundry.train.predict import PredictResult
+
+    checkpoint = tmp_path / "sft"
+    write_prompt_options(checkpoint, {"with_samples": False, "compact": True, "with_schema": False})
+    seen: list[PredictConfig] = []
+
+    def fake_predict(config, progress=None):
+        seen.append(config)
+        return PredictResult(config.out, "spider", 0, 0, 0, 0, "fake")
+
+    monkeypatch.setattr(predict_cli, "predict", fake_predict)
+    base = ["--gold", str(gold), "-o", str(tmp_path / "p.sql"), "--db-dir", str(db_dir), "--model", str(checkpoint), "-q"]
+    assert CliRunner().invoke(predict_cli.app, base).exit_code == 0
+    assert seen[-1].resolved_prompt_options() == {"with_samples": False, "compact": True, "with_schema": False}
+    res = CliRunner().invoke(predict_cli.app, [*base, "--prompt-schema"])
+    assert res.exit_code == 0, res.output
+    assert seen[-1].prompt_options == {"with_samples": False, "compact": True, "with_schema": True}

@@ -50,6 +50,15 @@ def predict_command(
     resume: bool = typer.Option(False, "--resume", help="Skip questions already in <out>.votes.jsonl."),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds per candidate execution."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    prompt_samples: bool | None = typer.Option(
+        None, "--prompt-samples/--no-prompt-samples", help="Override the checkpoint's saved prompt option."
+    ),
+    compact_prompt: bool | None = typer.Option(
+        None, "--compact-prompt/--full-prompt", help="Override the checkpoint's saved prompt option."
+    ),
+    prompt_schema: bool | None = typer.Option(
+        None, "--prompt-schema/--no-prompt-schema", help="Override the checkpoint's saved prompt option."
+    ),
 ) -> None:
     """Generate candidates with a local model or an endpoint, vote by execution, write predictions."""
     config = PredictConfig(
@@ -58,6 +67,13 @@ def predict_command(
         llm_url=llm_url, llm_model=llm_model, seed=seed, batch_size=batch_size, limit=limit,
         resume=resume, timeout_s=timeout,
     )  # fmt: skip
+    typed = {
+        name: value
+        for name, value in (("with_samples", prompt_samples), ("compact", compact_prompt), ("with_schema", prompt_schema))
+        if value is not None
+    }
+    if typed:  # the saved options (or the full prompt), with the typed ones on top
+        config.prompt_options = {**config.resolved_prompt_options(), **typed}
     try:
         if quiet:
             result = predict(config)
