@@ -34,7 +34,7 @@ from sqlfoundry.eval.formats import read_gold, read_predictions
 from sqlfoundry.eval.official import fix_spaced_operators, replace_current_year, spider_database_files
 from sqlfoundry.sql.compare import compare_results, gold_orders_rows, remove_distinct
 from sqlfoundry.sql.hardness import spider_hardness
-from sqlfoundry.sql.normalize import _parse_cached
+from sqlfoundry.sql.normalize import clear_parse_cache
 
 BENCHMARKS = Path(
     os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir = work / f"cache-{w}"
             for state, fresh in (("cold", False), ("gold warm", True), ("gold+pred warm", False)):
                 if state == "cold":
-                    _parse_cached.cache_clear()  # cold means no parse the baselines left in this process
+                    clear_parse_cache()  # cold means no parse the baselines left in this process
                 cfg = EvalConfig(
                     format="spider", gold=gold, pred=pred, db_dir=db_dir, workers=w, timeout_s=args.timeout,
                     cache_dir=cache_dir, mode="spider", fresh_predictions=fresh,

@@ -864,7 +864,7 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             results[plan.gold.index] = done[plan.gold.index]
     writer = _CheckpointWriter(ckpt_path, key, append=config.resume and bool(done))
     stats: Counter = Counter(resumed=len(results))
-    gold_cache = _ResultCache(config.resolved_cache_dir / RESULTS_CACHE if config.use_cache else None)
+    result_cache = _ResultCache(config.resolved_cache_dir / RESULTS_CACHE if config.use_cache else None)
     try:
         todo = [p for p in plans if p.gold.index not in results]
         decided = [p.decided for p in todo if p.decided is not None]
@@ -886,11 +886,11 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             assert ex is not None
             for start in range(0, len(to_run), max(1, config.chunk_size)):
                 chunk = to_run[start : start + config.chunk_size]
-                _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, stats)
+                _run_chunk(config, chunk, ex, result_cache, limits, tick, writer, results, stats)
             stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
     finally:
         writer.close()
-        gold_cache.close()
+        result_cache.close()
     ordered = [results[p.gold.index] for p in plans]
     _summarize_warnings(config, ordered, warnings)
     try:
@@ -952,7 +952,7 @@ class _ResultCache:
         self.cache.close()
 
 
-def _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, stats) -> None:
+def _run_chunk(config, chunk, ex, result_cache, limits, tick, writer, results, stats) -> None:
     from ..db.executor import Query
 
     gold_queries, gold_slots = [], []
@@ -966,7 +966,7 @@ def _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, sta
         tick()
         gold_outs[i] = outcome
 
-    gold_cache.run(ex, gold_queries, on_gold, stats, "gold_cache_hits")
+    result_cache.run(ex, gold_queries, on_gold, stats, "gold_cache_hits")
     per_gold: list[list[ExecutionOutcome]] = [[] for _ in chunk]
     for pi, out in zip(gold_slots, gold_outs, strict=True):
         per_gold[pi].append(out)
@@ -1015,7 +1015,7 @@ def _run_chunk(config, chunk, ex, gold_cache, limits, tick, writer, results, sta
     if pred_queries and config.fresh_predictions:
         ex.run_batch(pred_queries, progress=on_pred)
     elif pred_queries:
-        gold_cache.run(ex, pred_queries, on_pred, stats, "pred_cache_hits")
+        result_cache.run(ex, pred_queries, on_pred, stats, "pred_cache_hits")
     stats["pred_statements"] += len(pred_queries)
     # A progress callback that did not fire (it should) still must not lose an example.
     for pi, plan in enumerate(chunk):
