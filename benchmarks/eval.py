@@ -186,11 +186,27 @@ def _official_schema(path: Path) -> dict[str, list[str]]:
         con.close()
 
 
+def _official_remove_distinct(sql: str) -> str:
+    """test-suite ``remove_distinct``: sqlparse tokens, every token whose text is 'distinct' dropped.
+    sqlparse is that evaluator's own dependency (``pip install sqlparse``); without it sqlglot's
+    tokenizer stands in, ~10× cheaper, which makes the baseline faster than the real one."""
+    if _sqlparse is None:
+        return remove_distinct(sql)
+    return "".join(t.value for t in _sqlparse.parse(sql)[0].flatten() if t.value.lower() != "distinct")
+
+
+try:
+    import sqlparse as _sqlparse
+except ImportError:  # the baseline then says so in its name
+    _sqlparse = None
+
+
 def official_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: float) -> tuple[float, int, int]:
     """The per-example work of the Spider test-suite ``evaluation.py --etype exec``, re-implemented:
     schema re-read per example, gold parsed for hardness and prediction parsed (sqlglot stands in for
-    its own parser), DISTINCT removed from both, then for every ``.sqlite`` in the db_id folder gold
-    and prediction run through ``_official_exec`` and compared by the test-suite rule."""
+    its own nltk-tokenized parser), DISTINCT removed from both with sqlparse as it does, then for every
+    ``.sqlite`` in the db_id folder gold and prediction run through ``_official_exec`` and compared by
+    the test-suite rule."""
     start = time.monotonic()
     gold = read_gold(gold_path)
     preds = read_predictions(pred_path)
@@ -208,7 +224,7 @@ def official_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: flo
             sqlglot.parse_one(p_str, read="sqlite")
         except sqlglot.errors.SqlglotError:
             pass
-        g_str, p_str = remove_distinct(g_str), remove_distinct(p_str)
+        g_str, p_str = _official_remove_distinct(g_str), _official_remove_distinct(p_str)
         order_matters = "order by" in g_str.lower()
         passes = 1
         for db_path in spider_database_files(path.parent):
@@ -267,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
             table.add_column(col, justify="left" if col in ("runner", "cache") else "right")
         base_s, base_n, base_c = official_loop(gold, pred, db_dir, args.timeout)
         min_s, min_n, min_c = minimal_loop(gold, pred, db_dir, args.timeout)
-        for name, secs, n_j, n_c in (("test-suite evaluation.py's per-example work", base_s, base_n, base_c),
+        base_name = "test-suite evaluation.py's per-example work" + (
+            "" if _sqlparse is not None else " (sqlparse missing: sqlglot stand-in)"
+        )
+        for name, secs, n_j, n_c in ((base_name, base_s, base_n, base_c),
                                      ("minimal loop (open, run both, compare)", min_s, min_n, min_c)):  # fmt: skip
             table.add_row(
                 name,

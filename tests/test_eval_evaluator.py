@@ -500,3 +500,44 @@ def test_cli_bird(bird_files, tmp_path):
     res = CliRunner().invoke(app, [*args, "--compat", "official"])
     assert res.exit_code == 0, res.output
     assert json.loads(out.read_text())["overall"]["correct"] < 12
+
+
+def test_a_finished_run_is_remembered_so_its_repeat_starts_no_workers(spider_files, tmp_path):
+    """Workers start with the run unless it finished before with this cache (every statement is then
+    served from the cache); a changed prediction file or fresh predictions start them again."""
+    from sqlfoundry.eval.evaluator import _all_cached, _files_key
+
+    root, _ = spider_files
+    pred = tmp_path / "pred.sql"
+    pred.write_text((root / "pred.sql").read_text())
+    cfg = EvalConfig(
+        gold=root / "gold.json", pred=pred, db_dir=root / "database", workers=WORKERS, cache_dir=tmp_path / "c"
+    )
+    assert not _all_cached(cfg, _files_key(cfg))
+    first = evaluate(cfg)
+    assert _all_cached(cfg, _files_key(cfg))
+    assert not _all_cached(EvalConfig(**{**cfg.__dict__, "fresh_predictions": True}), _files_key(cfg))
+    again = evaluate(cfg)
+    assert [e.correct for e in again.examples] == [e.correct for e in first.examples]
+    assert not any(k.startswith("executor_") for k in again.stats)  # nothing reached the pool
+    pred.write_text(pred.read_text().replace("WHERE id = 2", "WHERE id = 3"))
+    assert not _all_cached(cfg, _files_key(cfg))
+    assert _files_key(EvalConfig(**{**cfg.__dict__, "pred": root / "missing.sql"})) is None
+
+
+def test_a_failing_gold_analysis_surfaces_as_the_runs_error(spider_files, tmp_path, monkeypatch):
+    """The gold analysis runs beside the Executor; an error in it stops the run with that error
+    instead of hanging or losing it."""
+    from sqlfoundry.eval import evaluator
+
+    def boom(self, gold):
+        raise RuntimeError("analysis exploded")
+
+    monkeypatch.setattr(evaluator._Analyzer, "skills", boom)
+    root, _ = spider_files
+    cfg = EvalConfig(
+        gold=root / "gold.json", pred=root / "pred.sql", db_dir=root / "database", workers=WORKERS,
+        cache_dir=tmp_path / "c",
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="analysis exploded"):
+        evaluate(cfg)

@@ -288,3 +288,147 @@ def test_outcome_json_round_trip(ex, url):
 )
 def test_normalize_for_cache(raw, norm):
     assert normalize_for_cache(raw) == norm
+
+
+def test_batches_leave_the_callers_garbage_collector_as_it_was(ex, url):
+    """The pool pauses the cyclic GC while results arrive and then moves what is young to the oldest
+    generation; the caller's settings, frozen objects and garbage cycles are not affected."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    refs = []
+
+    def make_cycle(_i, _out):
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # unreachable once this returns: only the cyclic GC frees it
+        refs.append(weakref.ref(a))
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    outs = ex.run_batch([Query(url, f"SELECT {i}, name FROM dept") for i in range(50)], progress=make_cycle)
+    assert all(o.ok for o in outs)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert len(refs) == 50
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+    gc.disable()
+    try:
+        ex.run_batch([Query(url, "SELECT 1 -- gc off")])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        ex.run_batch([Query(url, "SELECT 1 -- caller froze objects")])
+        assert gc.get_freeze_count() == frozen > 0
+    finally:
+        gc.unfreeze()
+
+
+class _Text(str):
+    """A driver's str subclass: marshal refuses it (canonical rows never hold one)."""
+
+
+def test_worker_frames_and_encoding(tmp_path):
+    """The worker's pipe protocol: multiprocessing.connection framing (small, large and empty
+    frames), marshal payloads, and pickle for values marshal refuses."""
+    import threading
+    from multiprocessing.connection import Connection
+
+    from sqlfoundry.db import worker
+
+    Text = _Text
+    payloads = [[], [(1, ("ok", ["a"], [(1, "x", None, 2.5, b"\x00")], 1, "f", "o", "", 0.1))], "ready", None,
+                [(2, ("ok", ["t"], [(Text("subclass"),)], 1, None, None, "", 0.0))], "x" * 3_000_000]  # fmt: skip
+    r, w = os.pipe()
+    writer = threading.Thread(target=lambda: [worker.write_frame(w, worker.encode(p)) for p in payloads])
+    writer.start()
+    reader = Connection(r, writable=False)  # the pool's side of the pipe
+    got = []
+    for _ in payloads:
+        assert reader.poll(30), "the writer thread failed"
+        got.append(worker.decode(reader.recv_bytes()))
+    writer.join()
+    assert got == payloads
+    assert type(got[4][0][1][2][0][0]) is Text  # came through pickle, not marshal
+    # And the other direction: frames the pool writes, read by the worker; end of file is None.
+    r2, w2 = os.pipe()
+    pool_side = Connection(w2, readable=False)
+    feeder = threading.Thread(target=lambda: ([pool_side.send_bytes(worker.encode(p)) for p in payloads], pool_side.close()))
+    feeder.start()
+    assert [worker.decode(worker.read_frame(r2)) for _ in payloads] == payloads
+    assert worker.read_frame(r2) is None
+    feeder.join()
+    os.close(r2)
+    reader.close()
+    os.close(w)
+
+
+def test_worker_imports_only_what_running_statements_needs(url):
+    """A worker's start-up is paid once per worker in every run: it must not import the pool's
+    machinery (subprocess, multiprocessing, pickle) or any stage's libraries."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import sqlfoundry.db.worker\n"
+        "from sqlfoundry.db.connectors import connector_for\n"
+        "from sqlfoundry.db.outcome import Limits\n"
+        f"c = connector_for({url!r}); c.open(); assert c.execute('SELECT 1', Limits(), True).rows == [(1,)]\n"
+        "print(sorted(m for m in ('subprocess', 'multiprocessing', 'pickle', 'sqlglot', 'pydantic', 'uuid') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_canonical_values_are_plain_builtins():
+    """Canonical rows hold only plain int/float/str/bytes/None (what the worker's marshal carries),
+    whatever subclass or type a driver returns."""
+    import decimal
+    import enum
+    import marshal
+    import uuid
+
+    from sqlfoundry.db.outcome import canonical_value
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Money(float):
+        pass
+
+    values = [True, Level.HIGH, Money(2.5), Money(4.0), _Text("t"), decimal.Decimal("1.50"),
+              uuid.UUID(int=1), bytearray(b"ab"), memoryview(b"cd")]  # fmt: skip
+    got = [canonical_value(v) for v in values]
+    assert got == [1, 3, 2.5, 4, "t", 1.5, "00000000-0000-0000-0000-000000000001", b"ab", b"cd"]
+    assert [type(v) for v in got] == [int, int, float, int, str, float, str, bytes, bytes]
+    marshal.dumps(got, 2)  # no subclass left for marshal to refuse
+
+
+def test_result_cache_reads_outcomes_stored_whole_by_earlier_versions(tmp_path, url):
+    """Outcomes are stored as their wire tuple; a cache file written with whole pickled outcomes (the
+    earlier format) is still served."""
+    import pickle
+
+    from sqlfoundry.db.executor import ResultCache
+
+    path = tmp_path / "results.sqlite"
+    cache = ResultCache(path)
+    new = ExecutionOutcome(OutcomeStatus.OK, ["a"], [(1, "x", None)], 1, "fp", "ofp", "", 1.5)
+    old = ExecutionOutcome(OutcomeStatus.OK, ["b"], [(2.5,)], 1, "fp2", "ofp2", "", 2.0)
+    cache.put_many([(("db", "SELECT a", (1,)), new)])
+    cache._db.execute(
+        "INSERT INTO results VALUES (?, ?)", (repr(("db", "SELECT b", (1,))), pickle.dumps(old, protocol=5))
+    )
+    cache.close()
+    again = ResultCache(path)
+    got_new, got_old = again.get_many([("db", "SELECT a", (1,)), ("db", "SELECT b", (1,))], need_rows=True)
+    again.close()
+    assert (got_new.rows, got_new.fingerprint, got_new.cached) == ([(1, "x", None)], "fp", True)
+    assert (got_old.columns, got_old.rows, got_old.elapsed_ms, got_old.cached) == (["b"], [(2.5,)], 2.0, True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib
 
-# Lazy exports: worker processes start with ``python -m sqlfoundry.db.executor`` and must not find
-# that module already imported by this package.
+# Lazy exports: worker processes start with ``python -m sqlfoundry.db.worker`` and import only what
+# running statements needs.
 _EXPORTS = {
     "Executor": "executor",
     "Query": "executor",

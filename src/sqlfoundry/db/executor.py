@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import marshal
 import os
 import pickle
 import re
@@ -27,6 +28,7 @@ from pathlib import Path
 from ..errors import SQLFoundryError
 from .outcome import FINGERPRINT_VERSION, ExecutionOutcome, Limits, OutcomeStatus
 from .url import DatabaseURL, parse_url
+from .worker import READY, decode, encode
 
 #: Statuses whose outcome depends only on (database, statement, limits): safe to cache.
 _CACHEABLE = {
@@ -80,104 +82,28 @@ def database_identity(url: DatabaseURL) -> str:
 # Worker process
 # ------------------------------------------------------------------------------------------------
 
-_MAX_OPEN_CONNECTIONS = 8
-_READY = "ready"
-_FLUSH_INTERVAL_S = 0.005
 #: How long a new worker may take to start (interpreter + imports) before it counts as hung.
 _STARTUP_TIMEOUT_S = 60.0
-
-
-def _worker_main(rx: Connection, conn: Connection, memory_mb: int) -> None:
-    """Serve tasks from ``rx`` until told to stop, answering on ``conn``; one open connector per
-    database (LRU)."""
-    from .connectors import connector_for
-
-    try:
-        # Process-wide SQLite heap ceiling: a memory bomb fails inside SQLite instead of the machine.
-        sqlite3.connect(":memory:").execute(f"PRAGMA hard_heap_limit = {memory_mb * 1024 * 1024}")
-    except sqlite3.Error:
-        pass
-    open_connectors: collections.OrderedDict = collections.OrderedDict()
-    # Results allocate many short-lived row tuples: collect cycles rarely, never scanning the imports.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        conn.send(_READY)  # imports are done: deadlines start counting from here
-    except (BrokenPipeError, OSError):
-        return
-    while True:
-        try:
-            msg = rx.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            break
-        if msg is None:
-            break
-        results: list = []
-        last_flush = time.monotonic()
-        for task_id, url, sql, limits, keep_rows in msg:
-            try:
-                connector = open_connectors.get(url)
-                if connector is None:
-                    connector = connector_for(url)
-                    if connector.engine == "duckdb":
-                        connector.open(limits.memory_mb)  # type: ignore[call-arg]
-                    else:
-                        connector.open()
-                    open_connectors[url] = connector
-                    if len(open_connectors) > _MAX_OPEN_CONNECTIONS:
-                        _, old = open_connectors.popitem(last=False)
-                        old.close()
-                else:
-                    open_connectors.move_to_end(url)
-                outcome = connector.execute(sql, limits, keep_rows)
-            except SQLFoundryError as exc:
-                outcome = ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message=f"database unavailable: {exc}")
-                open_connectors.pop(url, None)
-            except Exception as exc:  # a bug or a driver failure must not kill the batch
-                outcome = ExecutionOutcome(
-                    status=OutcomeStatus.RUNTIME_ERROR, message=f"{type(exc).__name__}: {exc}"
-                )
-                bad = open_connectors.pop(url, None)
-                if bad is not None:
-                    try:
-                        bad.close()
-                    except Exception:
-                        pass
-            results.append((task_id, outcome.to_wire()))
-            now = time.monotonic()
-            # Answer in small bursts: one pipe message per fast statement would cost more than the
-            # statement, but a result never waits more than a few milliseconds, so the parent's view
-            # of when the current statement started stays accurate for its deadline.
-            if now - last_flush >= _FLUSH_INTERVAL_S:
-                try:
-                    conn.send(results)
-                except (BrokenPipeError, OSError):
-                    return
-                results = []
-                last_flush = now
-        if results:
-            try:
-                conn.send(results)
-            except (BrokenPipeError, OSError):
-                return
-    for c in open_connectors.values():
-        try:
-            c.close()
-        except Exception:
-            pass
 
 
 @contextlib.contextmanager
 def _gc_paused():
     """Pause the cyclic garbage collector while a batch's results arrive: unpickling them allocates
-    many row tuples, and the collections they trigger would cost ~3× the unpickling itself. Nothing
-    is lost; cycles made meanwhile are collected once it runs again."""
+    many row tuples, and the collections they trigger would cost ~3× the unpickling itself.
+
+    Re-enabling it would make the next allocation scan every object made meanwhile (~10 ms per
+    3000 results, at the end of the batch). Unless the caller froze objects of its own, everything
+    young is instead moved to the oldest generation in O(1) (``gc.freeze`` then ``gc.unfreeze``): it
+    is examined at the next full collection, so nothing is lost."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -203,7 +129,7 @@ def _widen_pipe(fd: int) -> None:
 
 
 class _Worker:
-    """A worker in its own interpreter (``python -m sqlfoundry.db.executor``), so that starting one
+    """A worker in its own interpreter (``python -m sqlfoundry.db.worker``), so that starting one
     never re-imports the caller's ``__main__`` and killing one never takes locks down with it."""
 
     def __init__(self, memory_mb: int):
@@ -211,7 +137,7 @@ class _Worker:
         from_child_r, from_child_w = os.pipe()
         _widen_pipe(from_child_w)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sqlfoundry.db.executor", str(to_child_r), str(from_child_w), str(memory_mb)],
+            [sys.executable, "-m", "sqlfoundry.db.worker", str(to_child_r), str(from_child_w), str(memory_mb)],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             close_fds=True,
@@ -226,7 +152,9 @@ class _Worker:
         self.ready = False
 
     def send(self, tasks: list[_Task]) -> None:
-        self.tx.send([(t.index, t.url, t.sql, t.limits, t.keep_rows) for t in tasks])
+        self.tx.send_bytes(
+            marshal.dumps([(t.index, t.url, t.sql, t.limits.to_wire(), t.keep_rows) for t in tasks], 2)
+        )
         if not self.inflight:
             self.last_event = time.monotonic()
         self.inflight.extend(tasks)
@@ -254,7 +182,7 @@ class _Worker:
 
     def request_stop(self) -> None:
         try:
-            self.tx.send(None)
+            self.tx.send_bytes(encode(None))
         except (BrokenPipeError, OSError):
             pass
 
@@ -271,6 +199,13 @@ class _Worker:
 # ------------------------------------------------------------------------------------------------
 # Result cache (memory, optionally persisted to a SQLite file)
 # ------------------------------------------------------------------------------------------------
+
+
+def _load_outcome(blob: bytes) -> ExecutionOutcome:
+    """A stored outcome: its wire tuple (marshal, or pickle when marshal refused a value), or a whole
+    pickled ExecutionOutcome as caches written before the wire form hold."""
+    value = decode(blob)
+    return value if isinstance(value, ExecutionOutcome) else ExecutionOutcome.from_wire(value)
 
 
 class ResultCache:
@@ -304,17 +239,17 @@ class ResultCache:
             if hit is None and self._db is not None:
                 row = self._db.execute("SELECT outcome FROM results WHERE key = ?", (self._disk_key(key),)).fetchone()
                 if row is not None:
-                    hit = pickle.loads(row[0])
+                    hit = _load_outcome(row[0])
                     self._remember(key, hit)
             if hit is None or (need_rows and hit.rows is None and hit.status is OutcomeStatus.OK):
                 return None
             self._mem.move_to_end(key)
-        out = replace(hit, cached=True)
-        if not need_rows:
-            out.rows = None
-        elif out.rows is not None:
-            out.rows = list(out.rows)
-        return out
+        # Built directly: dataclasses.replace costs several times more, once per hit.
+        rows = None if not need_rows or hit.rows is None else list(hit.rows)
+        return ExecutionOutcome(
+            hit.status, hit.columns, rows, hit.row_count, hit.fingerprint, hit.ordered_fingerprint,
+            hit.message, hit.elapsed_ms, True,
+        )  # fmt: skip
 
     def get_many(self, keys: Sequence[tuple], need_rows: bool) -> list[ExecutionOutcome | None]:
         """:meth:`get` for many keys, reading the disk in a few queries instead of one per key."""
@@ -327,7 +262,7 @@ class ResultCache:
                     for dk, blob in self._db.execute(
                         f"SELECT key, outcome FROM results WHERE key IN ({marks})", list(part)
                     ):
-                        self._remember(part[dk], pickle.loads(blob))
+                        self._remember(part[dk], _load_outcome(blob))
         return [self.get(k, need_rows) for k in keys]
 
     def _remember(self, key: tuple, outcome: ExecutionOutcome) -> None:
@@ -349,7 +284,7 @@ class ResultCache:
                     continue
                 self._remember(key, stored)
                 if self._db is not None:
-                    rows.append((self._disk_key(key), pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)))
+                    rows.append((self._disk_key(key), encode(stored.to_wire())))
             if rows and self._db is not None:
                 self._db.execute("BEGIN")
                 self._db.executemany("INSERT OR REPLACE INTO results (key, outcome) VALUES (?, ?)", rows)
@@ -545,7 +480,11 @@ class Executor:
                 free = [d for d in candidates if d not in busy] or candidates
                 db = max(free, key=lambda d: len(pending[d]))
             q = pending[db]
-            share = max(1, min(self.chunk_size, -(-len(q) // max(1, len(workers)))))
+            if len(pending) >= len(workers):
+                # Databases enough to go round: each stays with one worker (one connection to open).
+                share = min(self.chunk_size, len(q))
+            else:
+                share = max(1, min(self.chunk_size, -(-len(q) // max(1, len(workers)))))
             chunk = [q.popleft() for _ in range(min(share, len(q)))]
             if not q:
                 del pending[db]
@@ -580,8 +519,8 @@ class Executor:
                 w = by_conn[c]
                 try:
                     while w.conn.poll():
-                        msg = w.conn.recv()
-                        if msg == _READY:
+                        msg = decode(w.conn.recv_bytes())
+                        if msg == READY:
                             w.ready = True
                             w.last_event = time.monotonic()
                             continue
@@ -593,7 +532,7 @@ class Executor:
                             remaining -= 1
                         if not w.inflight:
                             break
-                except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                except (EOFError, OSError, ValueError, TypeError, pickle.UnpicklingError) as exc:
                     # The worker died (crash, out-of-memory kill): fail its current task, retry the rest.
                     head = w.inflight.popleft() if w.inflight else None
                     rest = list(w.inflight)
@@ -631,14 +570,3 @@ class Executor:
                     remaining -= 1
                     requeue(rest)
                     refill(nw)
-
-
-if __name__ == "__main__":
-    # Worker entry point: python -m sqlfoundry.db.executor READ_FD WRITE_FD MEMORY_MB
-    _worker_main(
-        Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False), int(sys.argv[3])
-    )
-    # Connections are closed; skip interpreter teardown (tens of ms) so that the pool closes at once.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)

@@ -10,7 +10,6 @@ import datetime as _dt
 import decimal
 import marshal
 import math
-import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import chain as _chain_mod
@@ -53,6 +52,10 @@ class Limits:
 
     def key(self) -> tuple:
         return (self.timeout_s, self.max_rows, self.max_bytes)
+
+    def to_wire(self) -> tuple:
+        """Every field, in order (``Limits(*wire)`` rebuilds it in a worker)."""
+        return (self.timeout_s, self.max_rows, self.max_bytes, self.memory_mb)
 
 
 @dataclass
@@ -120,16 +123,15 @@ def canonical_value(value: Any) -> Any:
     public evaluators rely on), other Decimals become floats, temporal values ISO strings, bytes stay
     bytes, strings stay strings (``'1' != 1``), every NaN becomes ``math.nan``.
     """
-    if value is None or isinstance(value, (str, bytes)):
+    kind = type(value)
+    if value is None or kind is str or kind is bytes:
         return value
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
+    if isinstance(value, int):  # bool and other subclasses become plain ints
+        return value if kind is int else int(value)
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
             return int(value)
-        return value if value == value else math.nan  # one NaN, whatever its sign and payload
+        return float(value) if value == value else math.nan  # one NaN, whatever its sign and payload
     if isinstance(value, decimal.Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return int(value)
@@ -138,11 +140,11 @@ def canonical_value(value: Any) -> Any:
         return value.isoformat(sep=" ") if isinstance(value, _dt.datetime) else value.isoformat()
     if isinstance(value, _dt.timedelta):
         return str(value)
-    if isinstance(value, (bytearray, memoryview)):
+    if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return str(value)
+    if isinstance(value, str):
+        return str.__str__(value)  # a plain copy of a subclass's text
+    return str(value)  # UUIDs, network addresses, ranges...: their text
 
 
 def canonical_row(row: tuple) -> tuple:

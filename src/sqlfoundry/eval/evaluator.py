@@ -8,10 +8,12 @@ gold and predictions through the Executor (gold results cached on disk) and retu
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -332,6 +334,7 @@ class _Plan:
     gold: GoldExample
     pred: Prediction
     databases: list[Path]
+    feasible: bool = True
     gold_exec: str = ""
     pred_exec: str | None = None
     order_matters: bool = False
@@ -489,7 +492,9 @@ class _Analyzer:
             except Exception:
                 return "unknown"
 
-        level = self._cached(compute, "hardness", gold.sql, parsed if use_tree else None)
+        # Keyed by the text: Spider's tree is its parser's output for that text (a repr of the tree per
+        # example would cost more than the lookup saves).
+        level = self._cached(compute, "hardness-tree" if use_tree else "hardness", gold.sql)
         if level == "unknown":
             self.hardness_failures += 1
         return level
@@ -519,18 +524,10 @@ class _Analyzer:
 def _plan(
     config: EvalConfig, gold: Sequence[GoldExample], preds: Sequence[Prediction], warnings: list[str]
 ) -> list[_Plan]:
+    """What to execute for each example, and the examples decided without executing anything. Cheap:
+    the gold analysis (difficulty, skills, row order) is left to :class:`_Analysis`."""
     from ..sql.compare import remove_distinct
 
-    store = _AnalysisStore(config.resolved_cache_dir / "gold-analysis.sqlite" if config.use_cache else None)
-    try:
-        return _plan_all(
-            config, gold, preds, warnings, _Analyzer(config.format, warnings, store), remove_distinct
-        )
-    finally:
-        store.close()
-
-
-def _plan_all(config, gold, preds, warnings, analyzer, remove_distinct) -> list[_Plan]:
     db_cache: dict[str, list[Path]] = {}
     plans = []
     token = config.abstain_token or None
@@ -539,29 +536,24 @@ def _plan_all(config, gold, preds, warnings, analyzer, remove_distinct) -> list[
         if g.db_id not in db_cache:
             db_cache[g.db_id] = _database_files(config, g.db_id)
         feasible = g.feasible and not is_abstention(g.sql, token)
-        plan = _Plan(gold=g, pred=p, databases=db_cache[g.db_id])
+        plan = _Plan(gold=g, pred=p, databases=db_cache[g.db_id], feasible=feasible)
         plan.abstained = is_abstention(p.sql, token)
-        plan.difficulty = analyzer.difficulty(g)
-        plan.skills = analyzer.skills(g) if feasible else []
-        base = ExampleResult(
-            index=g.index, db_id=g.db_id, correct=None, outcome="", key=p.key, question=g.question,
-            difficulty=plan.difficulty, skills=plan.skills, gold_sql=g.sql, pred_sql=p.sql,
-            n_databases=len(plan.databases), feasible=feasible, abstained=plan.abstained,
-        )  # fmt: skip
         plans.append(plan)
-        if not feasible:
-            base.correct = plan.abstained
-            base.outcome = CORRECT if plan.abstained else ANSWERED_INFEASIBLE
-            base.message = "infeasible question: the right answer is to abstain"
-            plan.decided = base
-            continue
-        if plan.abstained:
-            base.correct, base.outcome = False, ABSTAINED
-            plan.decided = base
-            continue
-        if not plan.databases:
-            base.outcome = UNAVAILABLE
-            base.message = f"no database for db_id {g.db_id!r}"
+        if not feasible or plan.abstained or not plan.databases:
+            base = ExampleResult(
+                index=g.index, db_id=g.db_id, correct=None, outcome="", key=p.key, question=g.question,
+                gold_sql=g.sql, pred_sql=p.sql, n_databases=len(plan.databases), feasible=feasible,
+                abstained=plan.abstained,
+            )  # fmt: skip
+            if not feasible:
+                base.correct = plan.abstained
+                base.outcome = CORRECT if plan.abstained else ANSWERED_INFEASIBLE
+                base.message = "infeasible question: the right answer is to abstain"
+            elif plan.abstained:
+                base.correct, base.outcome = False, ABSTAINED
+            else:
+                base.outcome = UNAVAILABLE
+                base.message = f"no database for db_id {g.db_id!r}"
             plan.decided = base
             continue
         assert g.sql is not None
@@ -575,8 +567,6 @@ def _plan_all(config, gold, preds, warnings, analyzer, remove_distinct) -> list[
             gold_sql = official.spider_gold_default(g.sql) if config.format == "spider" else g.sql
             plan.gold_exec = gold_sql if config.distinct_kept else remove_distinct(gold_sql)
             plan.pred_exec = pred_sql if config.distinct_kept else remove_distinct(pred_sql)
-        if config.comparison_mode == "spider":
-            plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
         if not pred_sql.strip():
             plan.pred_exec = None
             if config.official and config.format == "bird":
@@ -586,16 +576,79 @@ def _plan_all(config, gold, preds, warnings, analyzer, remove_distinct) -> list[
                 plan.pred_override = ExecutionOutcome(
                     status=OutcomeStatus.SYNTAX_ERROR, message="empty prediction (nothing to execute)"
                 )
-    if analyzer.hardness_failures:
-        warnings.append(
-            f"{analyzer.hardness_failures} gold queries could not be parsed for hardness ('unknown')"
-        )
     if value_rewrites:
         warnings.append(
             f"compat official: {value_rewrites} predictions contain 'value', rewritten to '1' as the "
             "test-suite evaluator does (this corrupts real columns named value)"
         )
     return plans
+
+
+class _Analysis(threading.Thread):
+    """Difficulty, skills and the row-order rule of every gold query, worked out while the Executor
+    runs the statements: on a cold cache parsing the gold costs as much as executing it, and on a warm
+    one reading the stored analyses is still a tenth of a run. Judging waits for it (:meth:`wait`).
+
+    The pool pauses the cyclic garbage collector while results arrive; parse trees are cyclic, so
+    this thread collects the youngest generation itself every few hundred queries meanwhile."""
+
+    _COLLECT_EVERY = 256
+
+    def __init__(self, config: EvalConfig, plans: Sequence[_Plan], warnings: list[str]):
+        super().__init__(name="sqlfoundry-eval-analysis", daemon=True)
+        self.config, self.plans, self.warnings = config, plans, warnings
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._began = False
+
+    def run(self) -> None:
+        try:
+            self._analyse()
+        except BaseException as exc:  # re-raised in the caller's thread by wait()
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _analyse(self) -> None:
+        config = self.config
+        store = _AnalysisStore(
+            config.resolved_cache_dir / "gold-analysis.sqlite" if config.use_cache else None
+        )
+        try:
+            notes: list[str] = []
+            analyzer = _Analyzer(config.format, notes, store)
+            spider_rule = config.comparison_mode == "spider"
+            for i, plan in enumerate(self.plans):
+                plan.difficulty = analyzer.difficulty(plan.gold)
+                plan.skills = analyzer.skills(plan.gold) if plan.feasible else []
+                if plan.decided is not None:
+                    plan.decided.difficulty, plan.decided.skills = plan.difficulty, plan.skills
+                elif spider_rule:
+                    plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
+                if i % self._COLLECT_EVERY == self._COLLECT_EVERY - 1 and not gc.isenabled():
+                    gc.collect(0)
+            if analyzer.hardness_failures:
+                notes.append(
+                    f"{analyzer.hardness_failures} gold queries could not be parsed for hardness ('unknown')"
+                )
+            self.warnings.extend(notes)
+        finally:
+            store.close()
+
+    def begin(self) -> None:
+        """Start working in the background (at most once)."""
+        if not self._began and not self.done.is_set():
+            self._began = True
+            self.start()
+
+    def wait(self) -> None:
+        """Finish (here, if it never started) and re-raise its error."""
+        if self._began:
+            self.join()
+        elif not self.done.is_set():
+            self.run()
+        if self.error is not None:
+            raise self.error
 
 
 # ------------------------------------------------------------------------------------------------
@@ -793,8 +846,51 @@ def load_pairs(config: EvalConfig) -> tuple[list[GoldExample], list[Prediction]]
 
 def evaluate(config: EvalConfig, progress: ProgressHook | None = None) -> EvalResult:
     """Evaluate the prediction file against the gold file named in ``config``."""
-    gold, preds = load_pairs(config)
-    return evaluate_pairs(config, gold, preds, progress)
+    files_key = _files_key(config)
+    ex = None
+    if files_key is not None and not _all_cached(config, files_key):
+        # Workers start now (interpreter + imports), and are ready once the files are read and planned.
+        ex = _new_executor(config, prestart=True)
+    try:
+        gold, preds = load_pairs(config)
+        result = evaluate_pairs(config, gold, preds, progress, executor=ex)
+    finally:
+        if ex is not None:
+            ex.close()
+    if files_key is not None:
+        _remember_finished(config, files_key)
+    return result
+
+
+def _files_key(config: EvalConfig) -> str | None:
+    """Identity of a run from its options and both files' path, size and modification time, known
+    before reading them (None when a file cannot be examined: reading it will say why)."""
+    try:
+        parts = [json.dumps(config.summary(), sort_keys=True, default=str)]
+        for path in (config.gold, config.pred):
+            st = Path(path).stat()  # type: ignore[arg-type]
+            parts.append(f"{Path(path).resolve()}:{st.st_size}:{st.st_mtime_ns}")  # type: ignore[arg-type]
+    except (OSError, TypeError, ValueError):
+        return None
+    return "files-" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _all_cached(config: EvalConfig, key: str) -> bool:
+    """Whether every statement will most likely come from the result cache: this very run finished
+    before with this cache and its predictions are not to be run afresh."""
+    return (
+        config.use_cache
+        and not config.fresh_predictions
+        and (config.resolved_cache_dir / RESULTS_CACHE).is_file()
+        and _finished_before(config, key)
+    )
+
+
+def _new_executor(config: EvalConfig, prestart: bool):
+    from ..db.executor import Executor
+
+    limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
+    return Executor(workers=config.workers, limits=limits, cache=False, prestart=prestart)
 
 
 def evaluate_pairs(
@@ -802,10 +898,11 @@ def evaluate_pairs(
     gold: Sequence[GoldExample],
     preds: Sequence[Prediction | str | None],
     progress: ProgressHook | None = None,
+    *,
+    executor: Any = None,
 ) -> EvalResult:
-    """Evaluate predictions already paired with gold (same length, same order)."""
-    from ..db.executor import Executor
-
+    """Evaluate predictions already paired with gold (same length, same order). ``executor``: an
+    Executor to run statements on (left open), instead of a pool of this run's own."""
     started = time.monotonic()
     if len(gold) != len(preds):
         raise InputFormatError(
@@ -842,35 +939,66 @@ def evaluate_pairs(
                 "turn separators and aborts ('number of sessions must equal'); they are counted wrong here"
             )
     limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
-    # With no result cache to serve from, the pool's workers start (interpreter + imports) while the
-    # gold is analysed; with one, they start at the first statement the cache does not hold.
-    cached = config.use_cache and (config.resolved_cache_dir / RESULTS_CACHE).is_file()
-    ex = Executor(workers=config.workers, limits=limits, cache=False, prestart=not cached) if gold else None
-    try:
-        return _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started)
-    finally:
-        if ex is not None:
-            ex.close()
-
-
-def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started) -> EvalResult:
-    plans = _plan(config, gold, preds, warnings)
     key = run_key(config, gold, preds)
+    ex = executor
+    if ex is None and gold:
+        # The pool's workers start (interpreter + imports, ~50 ms of CPU each) while the gold is
+        # planned, unless every statement will most likely come from the result cache; then they
+        # start only at a cache miss.
+        ex = _new_executor(config, prestart=not _all_cached(config, key))
+    try:
+        result = _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started, key)
+    finally:
+        if ex is not None and ex is not executor:
+            ex.close()
+    _remember_finished(config, key)
+    return result
+
+
+#: Run keys of the last evaluations that finished with this cache folder, one per line.
+FINISHED_RUNS = "finished-runs.txt"
+_FINISHED_KEPT = 500
+
+
+def _finished_before(config: EvalConfig, key: str) -> bool:
+    try:
+        return key in (config.resolved_cache_dir / FINISHED_RUNS).read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+
+
+def _remember_finished(config: EvalConfig, key: str) -> None:
+    if not config.use_cache:
+        return
+    path = config.resolved_cache_dir / FINISHED_RUNS
+    try:
+        keys = [k for k in path.read_text(encoding="utf-8").split() if k != key] if path.is_file() else []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join([*keys[-(_FINISHED_KEPT - 1) :], key]) + "\n", encoding="utf-8")
+    except OSError:
+        pass  # only a start-up hint is lost
+
+
+def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started, key) -> EvalResult:
+    plans = _plan(config, gold, preds, warnings)
     ckpt_path = _checkpoint_path(config, key)
     done = load_checkpoint(ckpt_path, key) if config.resume else {}
     results: dict[int, ExampleResult] = {}
     for plan in plans:
         if plan.gold.index in done:
             results[plan.gold.index] = done[plan.gold.index]
+    todo = [p for p in plans if p.gold.index not in results]
+    # Started when the first statements are handed to the workers: until then this thread has
+    # cache lookups to do, and sharing the interpreter lock with it would only slow them down.
+    analysis = _Analysis(config, todo, warnings)
     writer = _CheckpointWriter(ckpt_path, key, append=config.resume and bool(done))
+    judge = _Judge(config, analysis, results, writer)
     stats: Counter = Counter(resumed=len(results))
     result_cache = _ResultCache(config.resolved_cache_dir / RESULTS_CACHE if config.use_cache else None)
     try:
-        todo = [p for p in plans if p.gold.index not in results]
-        decided = [p.decided for p in todo if p.decided is not None]
-        for r in decided:
-            results[r.index] = r
-        writer.write(decided)
+        for p in todo:
+            if p.decided is not None:
+                judge.decided(p.decided)
         to_run = [p for p in todo if p.decided is None]
         total = sum(len(p.databases) * (2 if p.pred_exec is not None else 1) for p in to_run)
         counter = [0]
@@ -886,8 +1014,10 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             assert ex is not None
             for start in range(0, len(to_run), max(1, config.chunk_size)):
                 chunk = to_run[start : start + config.chunk_size]
-                _run_chunk(config, chunk, ex, result_cache, limits, tick, writer, results, stats)
+                _run_chunk(config, chunk, ex, result_cache, limits, tick, judge, stats, analysis.begin)
             stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
+        analysis.wait()
+        judge.flush()
     finally:
         writer.close()
         result_cache.close()
@@ -904,6 +1034,39 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
         elapsed_s=time.monotonic() - started,
         stats=dict(stats),
     )
+
+
+class _Judge:
+    """Judges examples as their outcomes arrive and checkpoints them; until the gold analysis is done
+    (the row-order rule decides correctness), they wait in memory in arrival order."""
+
+    def __init__(self, config: EvalConfig, analysis: _Analysis, results: dict[int, ExampleResult], writer):
+        self.config, self.analysis, self.results, self.writer = config, analysis, results, writer
+        self._waiting: list[Any] = []  # (plan, gold outcomes, prediction outcomes) or a decided result
+
+    def decided(self, result: ExampleResult) -> None:
+        # Listed now for the final order; written once the analysis has filled in its breakdowns.
+        self.results[result.index] = result
+        self._waiting.append(result)
+        self.flush()
+
+    def example(
+        self, plan: _Plan, gold_outs: list[ExecutionOutcome], pred_outs: list[ExecutionOutcome]
+    ) -> None:
+        self._waiting.append((plan, gold_outs, pred_outs))
+        self.flush()
+
+    def flush(self) -> None:
+        if not self._waiting or not self.analysis.done.is_set():
+            return
+        self.analysis.wait()  # its error, if any, surfaces here
+        ready = [
+            item if isinstance(item, ExampleResult) else _judge(self.config, *item) for item in self._waiting
+        ]
+        self._waiting.clear()
+        for r in ready:
+            self.results[r.index] = r
+        self.writer.write(ready)
 
 
 class _ResultCache:
@@ -933,98 +1096,79 @@ class _ResultCache:
         queries: list[Any],
         on_done: Callable[[int, ExecutionOutcome], None],
         stats: Counter,
-        hit_stat: str,
+        hit_stats: Sequence[str],
+        fresh: Sequence[bool],
+        before_batch: Callable[[], None] = lambda: None,
     ) -> None:
-        """Run ``queries``, serving cached ones; ``on_done(i, outcome)`` as each is known."""
-        keys = [self.key(q.url, q.sql, q.limits) for q in queries]
-        misses = []
-        for i, hit in enumerate(self.cache.get_many(keys, need_rows=True)):
+        """Run ``queries`` in one batch, serving cached ones first; ``on_done(i, outcome)`` as each is
+        known. ``fresh[i]``: neither read nor stored (a prediction timed afresh); a cache hit counts
+        in ``stats[hit_stats[i]]``."""
+        lookup = [i for i in range(len(queries)) if not fresh[i]]
+        keys = {i: self.key(queries[i].url, queries[i].sql, queries[i].limits) for i in lookup}
+        hits = self.cache.get_many([keys[i] for i in lookup], need_rows=True)
+        misses = [i for i in range(len(queries)) if fresh[i]]
+        for i, hit in zip(lookup, hits, strict=True):
             if hit is None:
                 misses.append(i)
             else:
-                stats[hit_stat] += 1
+                stats[hit_stats[i]] += 1
                 on_done(i, hit)
         if misses:
-            fresh = ex.run_batch([queries[i] for i in misses], progress=lambda j, out: on_done(misses[j], out))
-            self.cache.put_many((keys[i], out) for i, out in zip(misses, fresh, strict=True))
+            before_batch()
+            outs = ex.run_batch([queries[i] for i in misses], progress=lambda j, out: on_done(misses[j], out))
+            self.cache.put_many((keys[i], out) for i, out in zip(misses, outs, strict=True) if i in keys)
 
     def close(self) -> None:
         self.cache.close()
 
 
-def _run_chunk(config, chunk, ex, result_cache, limits, tick, writer, results, stats) -> None:
+def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, stats, before_batch) -> None:
+    """Gold and prediction statements of a chunk of examples in one batch: cached outcomes first, the
+    rest across the workers; each example is judged as soon as its last statement is back. A
+    prediction runs even where its gold fails (rare; the example is then a gold error whatever it
+    returns), so that the workers start on predictions without waiting for the gold."""
     from ..db.executor import Query
 
-    gold_queries, gold_slots = [], []
-    for pi, plan in enumerate(chunk):
-        for db in plan.databases:
-            gold_queries.append(Query(_sqlite_url(db), plan.gold_exec, limits, True))
-            gold_slots.append(pi)
-    gold_outs: list[ExecutionOutcome | None] = [None] * len(gold_queries)
-
-    def on_gold(i: int, outcome: ExecutionOutcome) -> None:
-        tick()
-        gold_outs[i] = outcome
-
-    result_cache.run(ex, gold_queries, on_gold, stats, "gold_cache_hits")
-    per_gold: list[list[ExecutionOutcome]] = [[] for _ in chunk]
-    for pi, out in zip(gold_slots, gold_outs, strict=True):
-        per_gold[pi].append(out)
-    stats["gold_statements"] += len(gold_queries)
-
-    # Examples whose gold failed, or whose prediction is decided without running, finish now.
-    ready: list[ExampleResult] = []
-    pred_queries, pred_slots = [], []
+    queries, slots, hit_stats, fresh = [], [], [], []
+    per_gold: list[list[Any]] = []
+    per_pred: list[list[Any]] = []
     remaining = [0] * len(chunk)
     for pi, plan in enumerate(chunk):
-        gold_ok = all(o.ok for o in per_gold[pi])
-        if not gold_ok or plan.pred_exec is None:
-            if plan.pred_exec is not None:  # its prediction statements are not needed any more
-                for _ in plan.databases:
-                    tick()
-            outs = [plan.pred_override or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR)] * len(
-                plan.databases
-            )
-            ready.append(_judge(config, plan, per_gold[pi], outs))
-            continue
-        for db in plan.databases:
-            pred_queries.append(Query(_sqlite_url(db), plan.pred_exec, limits, True))
-            pred_slots.append(pi)
-            remaining[pi] += 1
-    for r in ready:
-        results[r.index] = r
-    writer.write(ready)
-    per_pred: list[list[ExecutionOutcome | None]] = [[None] * len(p.databases) for p in chunk]
-    filled = [0] * len(chunk)
-    slot_db: list[int] = []
-    for pi in pred_slots:
-        slot_db.append(filled[pi])
-        filled[pi] += 1
+        n = len(plan.databases)
+        per_gold.append([None] * n)
+        per_pred.append(
+            [None] * n
+            if plan.pred_exec is not None
+            else [plan.pred_override or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR)] * n
+        )
+        for kind, sql in ((0, plan.gold_exec), (1, plan.pred_exec)):
+            if sql is None:
+                continue
+            for d, db in enumerate(plan.databases):
+                queries.append(Query(_sqlite_url(db), sql, limits, True))
+                slots.append((pi, kind, d))
+                hit_stats.append("pred_cache_hits" if kind else "gold_cache_hits")
+                fresh.append(bool(kind) and config.fresh_predictions)
+                remaining[pi] += 1
+        stats["gold_statements"] += n
+        if plan.pred_exec is not None:
+            stats["pred_statements"] += n
 
-    def on_pred(qi: int, outcome: ExecutionOutcome) -> None:
+    def on_done(qi: int, outcome: ExecutionOutcome) -> None:
         tick()
-        pi = pred_slots[qi]
-        per_pred[pi][slot_db[qi]] = outcome
+        pi, kind, d = slots[qi]
+        (per_pred if kind else per_gold)[pi][d] = outcome
         remaining[pi] -= 1
         if remaining[pi] == 0:
-            # Judge and checkpoint each example as soon as its last statement is back.
-            res = _judge(config, chunk[pi], per_gold[pi], per_pred[pi])  # type: ignore[arg-type]
-            results[res.index] = res
-            writer.write([res])
+            # Judged and checkpointed as soon as its last statement is back (and the analysis is done).
+            judge.example(chunk[pi], per_gold[pi], per_pred[pi])
 
-    if pred_queries and config.fresh_predictions:
-        ex.run_batch(pred_queries, progress=on_pred)
-    elif pred_queries:
-        result_cache.run(ex, pred_queries, on_pred, stats, "pred_cache_hits")
-    stats["pred_statements"] += len(pred_queries)
+    result_cache.run(ex, queries, on_done, stats, hit_stats, fresh, before_batch)
     # A progress callback that did not fire (it should) still must not lose an example.
     for pi, plan in enumerate(chunk):
-        if plan.gold.index not in results:
-            outs = [
-                o or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message="no outcome")
-                for o in per_pred[pi]
-            ]
-            results[plan.gold.index] = _judge(config, plan, per_gold[pi], outs)
+        if remaining[pi] > 0:
+            missing = ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message="no outcome")
+            judge.example(plan, [o or missing for o in per_gold[pi]], [o or missing for o in per_pred[pi]])
 
 
 def _summarize_warnings(config: EvalConfig, examples: Sequence[ExampleResult], warnings: list[str]) -> None:
