@@ -199,12 +199,27 @@ try:
     import sqlparse as _sqlparse
 except ImportError:  # the baseline then says so in its name
     _sqlparse = None
+try:  # the word tokenizer that nltk's word_tokenize applies to each sentence
+    from nltk.tokenize import NLTKWordTokenizer
+
+    _word_tokenize = NLTKWordTokenizer().tokenize
+except ImportError:
+    _word_tokenize = None
+
+
+def _official_parse(sql: str):
+    """Stand-in for test-suite ``get_sql``: its tokenizer (quotes unified, nltk word tokens, lower
+    case; the punkt sentence split before it is skipped: punkt's model is a download), then sqlglot
+    in place of its hand-written parser."""
+    if _word_tokenize is not None:
+        [w.lower() for w in _word_tokenize(sql.replace("'", '"'))]
+    return sqlglot.parse_one(sql, read="sqlite")
 
 
 def official_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: float) -> tuple[float, int, int]:
     """The per-example work of the Spider test-suite ``evaluation.py --etype exec``, re-implemented:
-    schema re-read per example, gold parsed for hardness and prediction parsed (sqlglot stands in for
-    its own nltk-tokenized parser), DISTINCT removed from both with sqlparse as it does, then for every
+    schema re-read per example, gold parsed for hardness and prediction parsed (:func:`_official_parse`),
+    DISTINCT removed from both with sqlparse as it does, then for every
     ``.sqlite`` in the db_id folder gold and prediction run through ``_official_exec`` and compared by
     the test-suite rule."""
     start = time.monotonic()
@@ -219,9 +234,9 @@ def official_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: flo
         _official_schema(path)
         g_str, p_str = fix_spaced_operators(g.sql or ""), fix_spaced_operators(p.sql or "")
         # Parsed afresh every time, as the original does (no parse cache shared with the runs below).
-        spider_hardness(sqlglot.parse_one(g_str, read="sqlite"))
+        spider_hardness(_official_parse(g_str))
         try:
-            sqlglot.parse_one(p_str, read="sqlite")
+            _official_parse(p_str)
         except sqlglot.errors.SqlglotError:
             pass
         g_str, p_str = _official_remove_distinct(g_str), _official_remove_distinct(p_str)
@@ -283,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             table.add_column(col, justify="left" if col in ("runner", "cache") else "right")
         base_s, base_n, base_c = official_loop(gold, pred, db_dir, args.timeout)
         min_s, min_n, min_c = minimal_loop(gold, pred, db_dir, args.timeout)
+        missing = [name for name, mod in (("sqlparse", _sqlparse), ("nltk", _word_tokenize)) if mod is None]
         base_name = "test-suite evaluation.py's per-example work" + (
-            "" if _sqlparse is not None else " (sqlparse missing: sqlglot stand-in)"
+            f" ({', '.join(missing)} missing: cheaper stand-ins)" if missing else ""
         )
         for name, secs, n_j, n_c in ((base_name, base_s, base_n, base_c),
                                      ("minimal loop (open, run both, compare)", min_s, min_n, min_c)):  # fmt: skip
