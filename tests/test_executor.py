@@ -432,3 +432,10 @@ def test_result_cache_reads_outcomes_stored_whole_by_earlier_versions(tmp_path, 
     again.close()
     assert (got_new.rows, got_new.fingerprint, got_new.cached) == ([(1, "x", None)], "fp", True)
     assert (got_old.columns, got_old.rows, got_old.elapsed_ms, got_old.cached) == (["b"], [(2.5,)], 2.0, True)
+
+
+def test_statements_given_as_str_subclasses_still_run(ex, url):
+    """A statement given as a str subclass (whose class a worker could not import) is sent as its
+    plain text."""
+    out = ex.run_batch([Query(url, _Text("SELECT count(*) FROM dept -- subclass"))])[0]
+    assert out.ok and out.rows == [(5,)]

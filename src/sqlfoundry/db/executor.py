@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
-import marshal
 import os
 import pickle
 import re
@@ -152,9 +151,7 @@ class _Worker:
         self.ready = False
 
     def send(self, tasks: list[_Task]) -> None:
-        self.tx.send_bytes(
-            marshal.dumps([(t.index, t.url, t.sql, t.limits.to_wire(), t.keep_rows) for t in tasks], 2)
-        )
+        self.tx.send_bytes(encode([(t.index, t.url, t.sql, t.limits.to_wire(), t.keep_rows) for t in tasks]))
         if not self.inflight:
             self.last_event = time.monotonic()
         self.inflight.extend(tasks)
@@ -436,7 +433,8 @@ class Executor:
             first_of[key] = i
             if q.cache:
                 keys[i] = key
-            pending[parsed.key].append(_Task(i, parsed.raw, q.sql, limits, q.keep_rows, parsed.key))
+            sql = q.sql if type(q.sql) is str else str.__str__(q.sql)  # a subclass would not reach a worker
+            pending[parsed.key].append(_Task(i, parsed.raw, sql, limits, q.keep_rows, parsed.key))
             n_pending += 1
 
         if n_pending:
