@@ -541,3 +541,34 @@ def test_a_failing_gold_analysis_surfaces_as_the_runs_error(spider_files, tmp_pa
     )  # fmt: skip
     with pytest.raises(RuntimeError, match="analysis exploded"):
         evaluate(cfg)
+
+
+def test_results_waiting_for_a_slow_analysis_stay_bounded(spider_files, spider_results, tmp_path, monkeypatch):
+    """While the gold analysis is still running, judged-later outcomes (with their rows) wait in
+    memory; a run waits for the analysis rather than hold more than about two chunks of them."""
+    from sqlfoundry.eval import evaluator
+
+    slow_skills = evaluator._Analyzer.skills
+
+    def slow(self, gold):
+        time.sleep(0.02)
+        return slow_skills(self, gold)
+
+    seen = []
+    example = evaluator._Judge.example
+
+    def watch(self, *args):  # the backlog before each example joins it
+        seen.append(self.backlog)
+        return example(self, *args)
+
+    monkeypatch.setattr(evaluator._Analyzer, "skills", slow)
+    monkeypatch.setattr(evaluator._Judge, "example", watch)
+    root, _ = spider_files
+    cfg = EvalConfig(
+        gold=root / "gold.json", pred=root / "pred.sql", db_dir=root / "database", workers=WORKERS,
+        cache_dir=tmp_path / "c", chunk_size=3,
+    )  # fmt: skip
+    result = evaluate(cfg)
+    assert [e.correct for e in result.examples] == [e.correct for e in spider_results[0].examples]
+    assert [e.skills for e in result.examples] == [e.skills for e in spider_results[0].examples]
+    assert seen and 0 < max(seen) <= 2 * 3  # examples did wait, and not too many

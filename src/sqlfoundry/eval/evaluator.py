@@ -1015,6 +1015,10 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             for start in range(0, len(to_run), max(1, config.chunk_size)):
                 chunk = to_run[start : start + config.chunk_size]
                 _run_chunk(config, chunk, ex, result_cache, limits, tick, judge, stats, analysis.begin)
+                if judge.backlog > config.chunk_size:
+                    # Outcomes waiting for a slow analysis hold their rows: at most ~two chunks of them.
+                    analysis.wait()
+                    judge.flush()
             stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
         analysis.wait()
         judge.flush()
@@ -1055,6 +1059,10 @@ class _Judge:
     ) -> None:
         self._waiting.append((plan, gold_outs, pred_outs))
         self.flush()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._waiting)
 
     def flush(self) -> None:
         if not self._waiting or not self.analysis.done.is_set():
