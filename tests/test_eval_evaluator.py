@@ -396,6 +396,11 @@ def test_resume_after_a_kill(tmp_path):
     assert resumed.stats["resumed"] == len(lines) - 1
     fresh = evaluate(EvalConfig(**{**cfg, "checkpoint": tmp_path / "other.jsonl"}))
     assert [e.correct for e in resumed.examples] == [e.correct for e in fresh.examples]
+    # A checkpoint keeps what judging decided; the rest comes back from the run's own input.
+    def fields(e):
+        return (e.db_id, e.question, e.gold_sql, e.pred_sql, e.outcome, e.difficulty, e.skills, e.n_databases)
+
+    assert [fields(e) for e in resumed.examples] == [fields(e) for e in fresh.examples]
     assert resumed.correct == sum(1 for i in range(n) if i % 5 == (i * 7) % 5)
     assert not ckpt.exists()  # a finished run removes its checkpoint
 
@@ -572,3 +577,27 @@ def test_results_waiting_for_a_slow_analysis_stay_bounded(spider_files, spider_r
     assert [e.correct for e in result.examples] == [e.correct for e in spider_results[0].examples]
     assert [e.skills for e in result.examples] == [e.skills for e in spider_results[0].examples]
     assert seen and 0 < max(seen) <= 2 * 3  # examples did wait, and not too many
+
+
+def test_parsed_gold_is_kept_by_file_identity(tmp_path):
+    """The parsed gold file is cached by path, size and modification time: the second read comes from
+    the cache and equals the first; an edited file is read again."""
+    import os
+
+    from sqlfoundry.eval import load_pairs, read_gold
+
+    gold = tmp_path / "gold.json"
+    records = [{"db_id": "shop", "question": "q", "query": "SELECT 1", "sql": {"select": [False, []]}}]
+    gold.write_text(json.dumps(records))
+    (tmp_path / "pred.sql").write_text("SELECT 1\n")
+    cfg = EvalConfig(gold=gold, pred=tmp_path / "pred.sql", db_dir=tmp_path, cache_dir=tmp_path / "c")
+    first, _ = load_pairs(cfg)
+    cached = list((tmp_path / "c" / "gold").glob("*.marshal"))
+    assert len(cached) == 1 and first == read_gold(gold)
+    again, _ = load_pairs(cfg)
+    assert again == first and again[0].extra["sql"] == {"select": [False, []]}
+    gold.write_text(json.dumps([{**records[0], "query": "SELECT 2"}]))
+    os.utime(gold, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    edited, _ = load_pairs(cfg)
+    assert edited[0].sql == "SELECT 2"
+    assert load_pairs(EvalConfig(**{**cfg.__dict__, "use_cache": False}))[0][0].sql == "SELECT 2"
