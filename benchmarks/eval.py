@@ -2,7 +2,7 @@
 workers, cold and warm gold cache, against the official scripts' way (one process, a fresh sqlite3
 connection per query, gold re-executed every run). Prints a table.
 
-    python benchmarks/eval.py [--system c3sql_gpt35] [--repeat 1] [--workers 1,2,all]
+    python benchmarks/eval.py [--system c3sql_gpt35] [--repeat 1] [--workers 1,2,all] [--runs 3]
     python benchmarks/eval.py --generated 2000      # no Spider data needed
 
 Spider dev (``../shared/benchmarks/spider_dev`` or ``$SQLFOUNDRY_BENCHMARKS``): gold ``dev.json``
@@ -19,6 +19,7 @@ import json
 import os
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated", type=int, default=0, help="use N generated examples instead of Spider dev")
     ap.add_argument("--workers", default="1,2,all", help="comma-separated worker counts; 'all' = CPU count")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--runs", type=int, default=3, help="repetitions of every row; the median is reported")
     args = ap.parse_args(argv)
     console = Console(width=max(120, Console().width))
     cpus = os.cpu_count() or 1
@@ -283,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             gold, pred, db_dir, label = spider_workload(args.system, args.repeat, work)
         n_total = len(read_gold(gold))
         table = Table(
-            title=f"Evaluation throughput — {label} ({n_total} examples, {cpus} CPUs)", title_justify="left"
+            title=f"Evaluation throughput — {label} ({n_total} examples, {cpus} CPUs), median of {args.runs} runs",
+            title_justify="left",
         )
         for col in (
             "runner",
@@ -296,8 +299,11 @@ def main(argv: list[str] | None = None) -> int:
             "speed-up",
         ):
             table.add_column(col, justify="left" if col in ("runner", "cache") else "right")
-        base_s, base_n, base_c = official_loop(gold, pred, db_dir, args.timeout)
-        min_s, min_n, min_c = minimal_loop(gold, pred, db_dir, args.timeout)
+        runs = max(1, args.runs)
+        base = [official_loop(gold, pred, db_dir, args.timeout) for _ in range(runs)]
+        base_s, base_n, base_c = statistics.median(b[0] for b in base), base[0][1], base[0][2]
+        mins = [minimal_loop(gold, pred, db_dir, args.timeout) for _ in range(runs)]
+        min_s, min_n, min_c = statistics.median(m[0] for m in mins), mins[0][1], mins[0][2]
         missing = [name for name, mod in (("sqlparse", _sqlparse), ("nltk", _word_tokenize)) if mod is None]
         base_name = "test-suite evaluation.py's per-example work" + (
             f" ({', '.join(missing)} missing: cheaper stand-ins)" if missing else ""
@@ -315,28 +321,37 @@ def main(argv: list[str] | None = None) -> int:
                 f"{base_s / secs:.1f}×",
             )
         for w in counts:
-            cache_dir = work / f"cache-{w}"
-            for state, fresh in (("cold", False), ("gold warm", True), ("gold+pred warm", False)):
-                if state == "cold":
-                    clear_parse_cache()  # cold means no parse the baselines left in this process
-                cfg = EvalConfig(
-                    format="spider", gold=gold, pred=pred, db_dir=db_dir, workers=w, timeout_s=args.timeout,
-                    cache_dir=cache_dir, mode="spider", fresh_predictions=fresh,
-                )  # fmt: skip
-                start = time.monotonic()
-                result = evaluate(cfg)
-                wall = time.monotonic() - start
+            walls: dict[str, list[float]] = {"cold": [], "gold warm": [], "gold+pred warm": []}
+            outcome: dict[str, tuple[int, int]] = {}
+            for r in range(runs):
+                cache_dir = work / f"cache-{w}-{r}"
+                for state, fresh in (("cold", False), ("gold warm", True), ("gold+pred warm", False)):
+                    if state == "cold":
+                        clear_parse_cache()  # cold means no parse the baselines left in this process
+                    cfg = EvalConfig(
+                        format="spider", gold=gold, pred=pred, db_dir=db_dir, workers=w, timeout_s=args.timeout,
+                        cache_dir=cache_dir, mode="spider", fresh_predictions=fresh,
+                    )  # fmt: skip
+                    start = time.monotonic()
+                    result = evaluate(cfg)
+                    walls[state].append(time.monotonic() - start)
+                    outcome[state] = (result.n, result.correct)
+            for state, times in walls.items():
+                wall = statistics.median(times)
                 table.add_row(
-                    "sqlfoundry eval", str(w), state, f"{wall:.2f}", f"{n_total / wall:.0f}", str(result.n),
-                    str(result.correct), f"{base_s / wall:.1f}×",
+                    "sqlfoundry eval", str(w), state, f"{wall:.2f}", f"{n_total / wall:.0f}", str(outcome[state][0]),
+                    str(outcome[state][1]), f"{base_s / wall:.1f}×",
                 )  # fmt: skip
         # The command line, interpreter start-up and imports included, on the warm cache of the last count.
         cli = [sys.executable, "-m", "sqlfoundry.cli", "eval", "spider", "--gold", str(gold), "--pred", str(pred),
-               "--db-dir", str(db_dir), "--workers", str(counts[-1]), "--cache-dir", str(work / f"cache-{counts[-1]}"),
+               "--db-dir", str(db_dir), "--workers", str(counts[-1]), "--cache-dir", str(work / f"cache-{counts[-1]}-0"),
                "--timeout", str(args.timeout), "--quiet"]  # fmt: skip
-        start = time.monotonic()
-        subprocess.run(cli, check=True, capture_output=True)
-        wall = time.monotonic() - start
+        cli_walls = []
+        for _ in range(runs):
+            start = time.monotonic()
+            subprocess.run(cli, check=True, capture_output=True)
+            cli_walls.append(time.monotonic() - start)
+        wall = statistics.median(cli_walls)
         table.add_row(
             "sqlfoundry eval spider (CLI process)", str(counts[-1]), "gold+pred warm", f"{wall:.2f}",
             f"{n_total / wall:.0f}", "", "", f"{base_s / wall:.1f}×",
