@@ -445,6 +445,8 @@ class _Analyzer:
         self._hardness = self._skills = self._hardness_parsed = None
         self._memo: dict[str, Any] = {}
         self.hardness_failures = 0
+        #: analyses worked out (not read from the store)
+        self.computed = 0
         try:
             from ..sql.hardness import spider_hardness
 
@@ -472,6 +474,7 @@ class _Analyzer:
         value = self.store.get(key)
         if value is None:
             value = compute()
+            self.computed += 1
             self.store.put(key, value)
         self._memo[key] = value
         return value
@@ -591,7 +594,7 @@ class _Analysis(threading.Thread):
     one reading the stored analyses is still a tenth of a run. Judging waits for it (:meth:`wait`).
 
     The pool pauses the cyclic garbage collector while results arrive; parse trees are cyclic, so
-    this thread collects the youngest generation itself every few hundred queries meanwhile."""
+    this thread collects the youngest generation itself every few hundred queries it parses."""
 
     _COLLECT_EVERY = 256
 
@@ -619,15 +622,17 @@ class _Analysis(threading.Thread):
             notes: list[str] = []
             analyzer = _Analyzer(config.format, notes, store)
             spider_rule = config.comparison_mode == "spider"
-            for i, plan in enumerate(self.plans):
+            collected_at = 0
+            for plan in self.plans:
                 plan.difficulty = analyzer.difficulty(plan.gold)
                 plan.skills = analyzer.skills(plan.gold) if plan.feasible else []
                 if plan.decided is not None:
                     plan.decided.difficulty, plan.decided.skills = plan.difficulty, plan.skills
                 elif spider_rule:
                     plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
-                if i % self._COLLECT_EVERY == self._COLLECT_EVERY - 1 and not gc.isenabled():
+                if analyzer.computed - collected_at >= self._COLLECT_EVERY and not gc.isenabled():
                     gc.collect(0)
+                    collected_at = analyzer.computed
             if analyzer.hardness_failures:
                 notes.append(
                     f"{analyzer.hardness_failures} gold queries could not be parsed for hardness ('unknown')"
