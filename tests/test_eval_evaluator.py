@@ -601,3 +601,31 @@ def test_parsed_gold_is_kept_by_file_identity(tmp_path):
     edited, _ = load_pairs(cfg)
     assert edited[0].sql == "SELECT 2"
     assert load_pairs(EvalConfig(**{**cfg.__dict__, "use_cache": False}))[0][0].sql == "SELECT 2"
+
+
+def test_a_run_served_from_the_caches_does_not_load_the_sql_parser(tmp_path):
+    """Once the gold analyses and outcomes are cached, an evaluation (in a new process, as the CLI
+    runs) never imports sqlglot: comparing results does not need it, and a query without the word
+    DISTINCT needs no tokenizing to drop it."""
+    import subprocess
+    import sys
+
+    make_db(tmp_path / "db" / "shop" / "shop.sqlite")
+    gold = [{"db_id": "shop", "question": "q", "query": "SELECT name FROM items ORDER BY price"},
+            {"db_id": "shop", "question": "q", "query": "SELECT count(*) FROM items WHERE price > 2"}]  # fmt: skip
+    (tmp_path / "gold.json").write_text(json.dumps(gold))
+    (tmp_path / "pred.sql").write_text("SELECT name FROM items ORDER BY price\nSELECT count(*) FROM items\n")
+    code = (
+        "import json, sys\n"
+        "from sqlfoundry.eval import EvalConfig, evaluate\n"
+        f"r = evaluate(EvalConfig(gold={str(tmp_path / 'gold.json')!r}, pred={str(tmp_path / 'pred.sql')!r}, "
+        f"db_dir={str(tmp_path / 'db')!r}, cache_dir={str(tmp_path / 'c')!r}, workers=1))\n"
+        "print(json.dumps([r.correct, [e.skills for e in r.examples], 'sqlglot' in sys.modules]))\n"
+    )
+
+    def run():
+        return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+    first, again = run(), run()
+    assert first[0] == again[0] == 1 and first[1] == again[1] and "order_by" in first[1][0]
+    assert first[2] is True and again[2] is False  # only the first run parsed the gold

@@ -440,31 +440,20 @@ class _Analyzer:
     a missing or failing analysis module."""
 
     def __init__(self, fmt: str, warnings: list[str], store: _AnalysisStore):
+        import importlib.util
+
         self.fmt = fmt
         self.store = store
-        self._hardness = self._skills = self._hardness_parsed = None
         self._memo: dict[str, Any] = {}
         self.hardness_failures = 0
         #: analyses worked out (not read from the store)
         self.computed = 0
-        try:
-            from ..sql.hardness import spider_hardness
-
-            self._hardness = spider_hardness
-            try:
-                from ..sql.hardness import spider_hardness_from_parsed
-
-                self._hardness_parsed = spider_hardness_from_parsed
-            except ImportError:
-                pass
-        except ImportError:
-            if fmt == "spider":
-                warnings.append("sqlfoundry.sql.hardness is not available: no Spider hardness breakdown")
-        try:
-            from ..sql.skills import sql_skills
-
-            self._skills = sql_skills
-        except ImportError:
+        # The modules (and sqlglot under them) load at the first analysis the store does not hold.
+        self._has_hardness = importlib.util.find_spec("sqlfoundry.sql.hardness") is not None
+        self._has_skills = importlib.util.find_spec("sqlfoundry.sql.skills") is not None
+        if not self._has_hardness and fmt == "spider":
+            warnings.append("sqlfoundry.sql.hardness is not available: no Spider hardness breakdown")
+        if not self._has_skills:
             warnings.append("sqlfoundry.sql.skills is not available: no per-skill breakdown")
 
     def _cached(self, compute: Callable[[], Any], *parts: Any) -> Any:
@@ -482,17 +471,19 @@ class _Analyzer:
     def difficulty(self, gold: GoldExample) -> str | None:
         if self.fmt == "bird" or gold.sql is None or gold.difficulty is not None:
             return gold.difficulty
+        if not self._has_hardness:
+            return None
         parsed = gold.extra.get("sql")
         # Spider's JSON ships the official parse tree: the official counting applies to it exactly.
-        use_tree = self._hardness_parsed is not None and isinstance(parsed, dict)
-        if not use_tree and self._hardness is None:
-            return None
+        use_tree = isinstance(parsed, dict)
 
         def compute() -> str:
+            from ..sql.hardness import spider_hardness, spider_hardness_from_parsed
+
             try:
                 if use_tree:
-                    return self._hardness_parsed(parsed)  # type: ignore[misc]
-                return self._hardness(gold.sql)  # type: ignore[misc]
+                    return spider_hardness_from_parsed(parsed)
+                return spider_hardness(gold.sql)
             except Exception:
                 return "unknown"
 
@@ -504,12 +495,14 @@ class _Analyzer:
         return level
 
     def skills(self, gold: GoldExample) -> list[str]:
-        if self._skills is None or gold.sql is None:
+        if not self._has_skills or gold.sql is None:
             return []
 
         def compute() -> list[str]:
+            from ..sql.skills import sql_skills
+
             try:
-                return list(self._skills(gold.sql))  # type: ignore[misc]
+                return list(sql_skills(gold.sql))
             except Exception:
                 return []
 

@@ -17,11 +17,8 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import SqlglotError
-from sqlglot.tokens import TokenType
+# sqlglot is imported by the functions that parse or tokenize: comparing results does not need it,
+# and an evaluation whose analyses are all cached then never loads it.
 
 __all__ = ["Mode", "compare_results", "gold_orders_rows", "remove_distinct"]
 
@@ -107,6 +104,10 @@ def gold_orders_rows(gold_sql: str, dialect: str = "sqlite", compat: Compat = "d
         return "order by" in gold_sql.lower()
     if compat != "default":
         raise ValueError(f"unknown compat {compat!r}: use 'default' or 'official'")
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
     from .normalize import SQLParseError, parse_sql
 
     try:
@@ -138,6 +139,12 @@ def remove_distinct(sql: str, *, dialect: str = "sqlite") -> str:
     string literals, quoted identifiers, comments and all other text are kept byte for byte, so
     ``SELECT DISTINCT a`` becomes ``SELECT  a``. The evaluator's ``--keep_distinct`` skips this step.
     """
+    if "distinct" not in sql.lower():
+        return sql  # no such token without the word (most queries): nothing to tokenize
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except SqlglotError:
@@ -489,6 +496,10 @@ def _match_bucket(gold: list[tuple], pred: list[tuple], tol: float) -> bool:
 
 def _top_level_order_by_tokens(sql: str, dialect: str) -> bool:
     """ORDER BY outside every parenthesis, for gold SQL that sqlglot cannot parse."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except SqlglotError:
