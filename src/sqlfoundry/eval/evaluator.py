@@ -812,6 +812,10 @@ def _restored(plan: _Plan, data: dict[str, Any]) -> ExampleResult:
     return res
 
 
+#: One encoder for every checkpoint line (json.dumps builds a new one per call given any option).
+_encode_line = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class _CheckpointWriter:
     FLUSH_S = 0.2
 
@@ -829,8 +833,7 @@ class _CheckpointWriter:
         if results:
             self.fh.write(
                 "".join(
-                    json.dumps({name: getattr(r, name) for name in _CHECKPOINT_FIELDS}, ensure_ascii=False)
-                    + "\n"
+                    _encode_line({name: getattr(r, name) for name in _CHECKPOINT_FIELDS}) + "\n"
                     for r in results
                 )
             )
