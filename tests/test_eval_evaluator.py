@@ -550,7 +550,7 @@ def test_a_failing_gold_analysis_surfaces_as_the_runs_error(spider_files, tmp_pa
 
 def test_results_waiting_for_a_slow_analysis_stay_bounded(spider_files, spider_results, tmp_path, monkeypatch):
     """While the gold analysis is still running, judged-later outcomes (with their rows) wait in
-    memory; a run waits for the analysis rather than hold more than about two chunks of them."""
+    memory; a run waits for the analysis rather than hold more than about three chunks of them."""
     from sqlfoundry.eval import evaluator
 
     slow_skills = evaluator._Analyzer.skills
@@ -576,7 +576,7 @@ def test_results_waiting_for_a_slow_analysis_stay_bounded(spider_files, spider_r
     result = evaluate(cfg)
     assert [e.correct for e in result.examples] == [e.correct for e in spider_results[0].examples]
     assert [e.skills for e in result.examples] == [e.skills for e in spider_results[0].examples]
-    assert seen and 0 < max(seen) <= 2 * 3  # examples did wait, and not too many
+    assert seen and 0 < max(seen) <= 3 * 3  # examples did wait, and not too many
 
 
 def test_parsed_gold_is_kept_by_file_identity(tmp_path):

@@ -439,3 +439,41 @@ def test_statements_given_as_str_subclasses_still_run(ex, url):
     plain text."""
     out = ex.run_batch([Query(url, _Text("SELECT count(*) FROM dept -- subclass"))])[0]
     assert out.ok and out.rows == [(5,)]
+
+
+def test_idle_hook_fills_waits_without_delaying_answers_or_deadlines(url):
+    """``idle`` runs while the pool waits; once it says it is done it is not called again; and while
+    it keeps working, a hung worker is still killed at its deadline and the batch finishes."""
+    calls = []
+
+    def idle_until(n):
+        def idle():
+            calls.append(time.monotonic())
+            time.sleep(0.001)
+            return len(calls) < n
+
+        return idle
+
+    with Executor(workers=1, grace_s=0.3, cache=False) as ex:
+        assert ex.execute(url, "SELECT 1").ok
+        slow = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) FROM r"
+        outs = ex.run_batch([Query(url, slow), Query(url, "SELECT 2")], idle=idle_until(3))
+        assert [o.rows for o in outs] == [[(300000,)], [(2,)]]
+        assert len(calls) == 3  # it said it was done at the third call
+
+        calls.clear()
+        pid = ex._workers[0].proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            start = time.monotonic()
+            outs = ex.run_batch([Query(url, f"SELECT {i}", Limits(timeout_s=0.5)) for i in range(3)],
+                                idle=idle_until(10**9))  # fmt: skip
+            elapsed = time.monotonic() - start
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert outs[0].status is OutcomeStatus.TIMEOUT and "killed" in outs[0].message
+        assert [o.rows for o in outs[1:]] == [[(1,)], [(2,)]]
+        assert len(calls) > 50 and elapsed < 0.5 + 0.3 + 3

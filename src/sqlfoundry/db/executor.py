@@ -372,14 +372,18 @@ class Executor:
         self,
         queries: Sequence[Query],
         progress: Callable[[int, ExecutionOutcome], None] | None = None,
+        idle: Callable[[], bool] | None = None,
     ) -> list[ExecutionOutcome]:
         """Run every query and return outcomes in input order.
 
         Identical (database, statement) pairs run once; cached outcomes return at once; the rest are
         grouped by database across the workers. ``progress(i, outcome)`` is called as each finishes.
+        ``idle()`` is called whenever the pool would otherwise wait for a worker: work of the
+        caller's that fills the wait (a millisecond or so per call: answers wait meanwhile); it
+        returns False once it has nothing left, and is not called again in this batch.
         """
         with self._lock, _gc_paused():
-            return self._run_batch(list(queries), progress)
+            return self._run_batch(list(queries), progress, idle)
 
     def _parse(self, url: str) -> DatabaseURL | None:
         parsed = self._urls.get(url)
@@ -392,7 +396,10 @@ class Executor:
         return parsed
 
     def _run_batch(
-        self, queries: list[Query], progress: Callable[[int, ExecutionOutcome], None] | None
+        self,
+        queries: list[Query],
+        progress: Callable[[int, ExecutionOutcome], None] | None,
+        idle: Callable[[], bool] | None = None,
     ) -> list[ExecutionOutcome]:
         results: list[ExecutionOutcome | None] = [None] * len(queries)
         keys: dict[int, tuple] = {}
@@ -438,7 +445,7 @@ class Executor:
             n_pending += 1
 
         if n_pending:
-            self._dispatch(pending, n_pending, finish)
+            self._dispatch(pending, n_pending, finish, idle)
             if self.cache is not None:
                 self.cache.put_many((keys[i], results[i]) for i in keys if results[i] is not None)
 
@@ -460,6 +467,7 @@ class Executor:
         pending: dict[str, collections.deque[_Task]],
         n_pending: int,
         finish: Callable[[int, ExecutionOutcome], None],
+        idle: Callable[[], bool] | None = None,
     ) -> None:
         self._ensure_workers(min(self.n_workers, n_pending))
         workers = self._workers[: min(self.n_workers, n_pending)]
@@ -511,7 +519,15 @@ class Executor:
                 continue
             now = time.monotonic()
             next_deadline = min(w.deadline(self.grace_s) for w in active)
-            ready = wait([w.conn for w in active], timeout=max(0.0, next_deadline - now))
+            conns = [w.conn for w in active]
+            if idle is None:
+                ready = wait(conns, timeout=max(0.0, next_deadline - now))
+            else:
+                ready = wait(conns, timeout=0)
+                if not ready and not idle():
+                    idle = None  # nothing left to fill waits with
+                    ready = wait(conns, timeout=max(0.0, next_deadline - now))
+                # After idle work, answers and deadlines are looked at before any more of it.
             by_conn = {w.conn: w for w in active}
             for c in ready:
                 w = by_conn[c]

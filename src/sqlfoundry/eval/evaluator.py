@@ -14,7 +14,6 @@ import json
 import marshal
 import os
 import sqlite3
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -581,73 +580,74 @@ def _plan(
     return plans
 
 
-class _Analysis(threading.Thread):
-    """Difficulty, skills and the row-order rule of every gold query, worked out while the Executor
-    runs the statements: on a cold cache parsing the gold costs as much as executing it, and on a warm
-    one reading the stored analyses is still a tenth of a run. Judging waits for it (:meth:`wait`).
+class _Analysis:
+    """Difficulty, skills and the row-order rule of every gold query, worked out while the workers
+    run the statements: on a cold cache parsing the gold costs as much as executing it, and on a warm
+    one reading the stored analyses is still a tenth of a run. :meth:`step` is the Executor's
+    ``idle`` hook (a slice of work whenever the pool would wait for a worker; a thread would contend
+    for the interpreter lock instead); judging waits for it to be :attr:`done`.
 
-    The pool pauses the cyclic garbage collector while results arrive; parse trees are cyclic, so
-    this thread collects the youngest generation itself every few hundred queries it parses."""
+    The pool pauses the cyclic garbage collector during a batch; parse trees are cyclic, so the
+    youngest generation is collected here every few hundred queries parsed meanwhile."""
 
     _COLLECT_EVERY = 256
+    #: seconds of work per idle call: the pool's answers wait at most this long
+    SLICE_S = 0.002
 
     def __init__(self, config: EvalConfig, plans: Sequence[_Plan], warnings: list[str]):
-        super().__init__(name="sqlfoundry-eval-analysis", daemon=True)
         self.config, self.plans, self.warnings = config, plans, warnings
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-        self._began = False
+        self.done = False
+        self._next = 0
+        self._store: _AnalysisStore | None = None
+        self._analyzer: _Analyzer | None = None
+        self._notes: list[str] = []
+        self._collected_at = 0
 
-    def run(self) -> None:
-        try:
-            self._analyse()
-        except BaseException as exc:  # re-raised in the caller's thread by wait()
-            self.error = exc
-        finally:
-            self.done.set()
-
-    def _analyse(self) -> None:
+    def step(self, slice_s: float | None = None) -> bool:
+        """Analyse for about ``slice_s`` seconds (default :attr:`SLICE_S`); True while work is left."""
+        if self.done:
+            return False
         config = self.config
-        store = _AnalysisStore(
-            config.resolved_cache_dir / "gold-analysis.sqlite" if config.use_cache else None
-        )
-        try:
-            notes: list[str] = []
-            analyzer = _Analyzer(config.format, notes, store)
-            spider_rule = config.comparison_mode == "spider"
-            collected_at = 0
-            for plan in self.plans:
-                plan.difficulty = analyzer.difficulty(plan.gold)
-                plan.skills = analyzer.skills(plan.gold) if plan.feasible else []
-                if plan.decided is not None:
-                    plan.decided.difficulty, plan.decided.skills = plan.difficulty, plan.skills
-                elif spider_rule:
-                    plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
-                if analyzer.computed - collected_at >= self._COLLECT_EVERY and not gc.isenabled():
-                    gc.collect(0)
-                    collected_at = analyzer.computed
-            if analyzer.hardness_failures:
-                notes.append(
-                    f"{analyzer.hardness_failures} gold queries could not be parsed for hardness ('unknown')"
-                )
-            self.warnings.extend(notes)
-        finally:
-            store.close()
-
-    def begin(self) -> None:
-        """Start working in the background (at most once)."""
-        if not self._began and not self.done.is_set():
-            self._began = True
-            self.start()
+        if self._analyzer is None:
+            self._store = _AnalysisStore(
+                config.resolved_cache_dir / "gold-analysis.sqlite" if config.use_cache else None
+            )
+            self._analyzer = _Analyzer(config.format, self._notes, self._store)
+        analyzer = self._analyzer
+        spider_rule = config.comparison_mode == "spider"
+        until = time.perf_counter() + (self.SLICE_S if slice_s is None else slice_s)
+        while self._next < len(self.plans):
+            plan = self.plans[self._next]
+            self._next += 1
+            plan.difficulty = analyzer.difficulty(plan.gold)
+            plan.skills = analyzer.skills(plan.gold) if plan.feasible else []
+            if plan.decided is not None:
+                plan.decided.difficulty, plan.decided.skills = plan.difficulty, plan.skills
+            elif spider_rule:
+                plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
+            if analyzer.computed - self._collected_at >= self._COLLECT_EVERY and not gc.isenabled():
+                gc.collect(0)
+                self._collected_at = analyzer.computed
+            if time.perf_counter() > until:
+                return self._next < len(self.plans)
+        if analyzer.hardness_failures:
+            self._notes.append(
+                f"{analyzer.hardness_failures} gold queries could not be parsed for hardness ('unknown')"
+            )
+        self.warnings.extend(self._notes)
+        self.close()
+        self.done = True
+        return False
 
     def wait(self) -> None:
-        """Finish (here, if it never started) and re-raise its error."""
-        if self._began:
-            self.join()
-        elif not self.done.is_set():
-            self.run()
-        if self.error is not None:
-            raise self.error
+        """Finish what is left, here and now."""
+        while self.step(float("inf")):
+            pass
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1049,8 +1049,7 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
         if plan.gold.index in done:
             results[plan.gold.index] = _restored(plan, done[plan.gold.index])
     todo = [p for p in plans if p.gold.index not in results]
-    # Started when the first statements are handed to the workers: until then this thread has
-    # cache lookups to do, and sharing the interpreter lock with it would only slow them down.
+    # Worked out while the pool waits for its workers (the Executor's idle hook).
     analysis = _Analysis(config, todo, warnings)
     writer = _CheckpointWriter(ckpt_path, key, append=config.resume and bool(done))
     judge = _Judge(config, analysis, results, writer)
@@ -1075,15 +1074,17 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             assert ex is not None
             for start in range(0, len(to_run), max(1, config.chunk_size)):
                 chunk = to_run[start : start + config.chunk_size]
-                _run_chunk(config, chunk, ex, result_cache, limits, tick, judge, stats, analysis.begin)
-                if judge.backlog > config.chunk_size:
-                    # Outcomes waiting for a slow analysis hold their rows: at most ~two chunks of them.
+                _run_chunk(config, chunk, ex, result_cache, limits, tick, judge, stats, analysis.step)
+                if judge.backlog > 2 * config.chunk_size:
+                    # Outcomes waiting for a slow analysis hold their rows: at most ~three chunks of
+                    # them (the next chunk's waits go on with the analysis meanwhile).
                     analysis.wait()
                     judge.flush()
             stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
         analysis.wait()
         judge.flush()
     finally:
+        analysis.close()
         writer.close()
         result_cache.close()
     ordered = [results[p.gold.index] for p in plans]
@@ -1126,9 +1127,8 @@ class _Judge:
         return len(self._waiting)
 
     def flush(self) -> None:
-        if not self._waiting or not self.analysis.done.is_set():
+        if not self._waiting or not self.analysis.done:
             return
-        self.analysis.wait()  # its error, if any, surfaces here
         ready = [
             item if isinstance(item, ExampleResult) else _judge(self.config, *item) for item in self._waiting
         ]
@@ -1167,11 +1167,11 @@ class _ResultCache:
         stats: Counter,
         hit_stats: Sequence[str],
         fresh: Sequence[bool],
-        before_batch: Callable[[], None] = lambda: None,
+        idle: Callable[[], bool] | None = None,
     ) -> None:
         """Run ``queries`` in one batch, serving cached ones first; ``on_done(i, outcome)`` as each is
         known. ``fresh[i]``: neither read nor stored (a prediction timed afresh); a cache hit counts
-        in ``stats[hit_stats[i]]``."""
+        in ``stats[hit_stats[i]]``. ``idle``: the Executor's hook for work while it waits."""
         lookup = [i for i in range(len(queries)) if not fresh[i]]
         keys = {i: self.key(queries[i].url, queries[i].sql, queries[i].limits) for i in lookup}
         hits = self.cache.get_many([keys[i] for i in lookup], need_rows=True)
@@ -1183,15 +1183,16 @@ class _ResultCache:
                 stats[hit_stats[i]] += 1
                 on_done(i, hit)
         if misses:
-            before_batch()
-            outs = ex.run_batch([queries[i] for i in misses], progress=lambda j, out: on_done(misses[j], out))
+            outs = ex.run_batch(
+                [queries[i] for i in misses], progress=lambda j, out: on_done(misses[j], out), idle=idle
+            )
             self.cache.put_many((keys[i], out) for i, out in zip(misses, outs, strict=True) if i in keys)
 
     def close(self) -> None:
         self.cache.close()
 
 
-def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, stats, before_batch) -> None:
+def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, stats, idle) -> None:
     """Gold and prediction statements of a chunk of examples in one batch: cached outcomes first, the
     rest across the workers; each example is judged as soon as its last statement is back. A
     prediction runs even where its gold fails (rare; the example is then a gold error whatever it
@@ -1232,7 +1233,7 @@ def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, sta
             # Judged and checkpointed as soon as its last statement is back (and the analysis is done).
             judge.example(chunk[pi], per_gold[pi], per_pred[pi])
 
-    result_cache.run(ex, queries, on_done, stats, hit_stats, fresh, before_batch)
+    result_cache.run(ex, queries, on_done, stats, hit_stats, fresh, idle)
     # A progress callback that did not fire (it should) still must not lose an example.
     for pi, plan in enumerate(chunk):
         if remaining[pi] > 0:
