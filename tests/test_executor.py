@@ -3,6 +3,7 @@ hung-worker replacement, and read-only files left byte-for-byte unchanged."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -121,20 +122,27 @@ def test_timeout_aborts_statement_and_batch_goes_on(ex, url):
     assert elapsed < 5
 
 
+@contextlib.contextmanager
+def _hung_worker(ex):
+    """The pool's first worker stops answering (SIGSTOP), as if stuck in a driver call; killed after."""
+    pid = ex._workers[0].proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_hung_worker_is_killed_and_replaced(url):
     with Executor(workers=1, grace_s=0.3, cache=False) as ex:
         assert ex.execute(url, "SELECT 1").ok  # start the worker
-        pid = ex._workers[0].proc.pid
-        os.kill(pid, signal.SIGSTOP)  # the worker stops answering, as if stuck in a driver call
-        try:
+        with _hung_worker(ex) as pid:
             start = time.monotonic()
             outs = ex.run_batch([Query(url, f"SELECT {i}", Limits(timeout_s=0.5)) for i in range(5)])
             elapsed = time.monotonic() - start
-        finally:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         assert outs[0].status is OutcomeStatus.TIMEOUT
         assert "killed" in outs[0].message
         assert [o.rows for o in outs[1:]] == [[(i,)] for i in range(1, 5)]
@@ -462,18 +470,11 @@ def test_idle_hook_fills_waits_without_delaying_answers_or_deadlines(url):
         assert len(calls) == 3  # it said it was done at the third call
 
         calls.clear()
-        pid = ex._workers[0].proc.pid
-        os.kill(pid, signal.SIGSTOP)
-        try:
+        with _hung_worker(ex):
             start = time.monotonic()
             outs = ex.run_batch([Query(url, f"SELECT {i}", Limits(timeout_s=0.5)) for i in range(3)],
                                 idle=idle_until(10**9))  # fmt: skip
             elapsed = time.monotonic() - start
-        finally:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         assert outs[0].status is OutcomeStatus.TIMEOUT and "killed" in outs[0].message
         assert [o.rows for o in outs[1:]] == [[(1,)], [(2,)]]
         assert len(calls) > 50 and elapsed < 0.5 + 0.3 + 3
