@@ -131,16 +131,20 @@ def _run_fresh(path: Path, sql: str, timeout_s: float):
         con.close()
 
 
+def _pairs_with_database(gold_path: Path, pred_path: Path, db_dir: Path):
+    """(gold, prediction, database file) in file order, the files read when first iterated (inside a
+    baseline's timing); examples whose database is missing are skipped, as the evaluator skips them."""
+    for g, p in zip(read_gold(gold_path), read_predictions(pred_path), strict=True):
+        path = db_dir / g.db_id / f"{g.db_id}.sqlite"
+        if path.is_file():
+            yield g, p, path
+
+
 def minimal_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: float) -> tuple[float, int, int]:
     """The least a per-example evaluator can do: open, run gold, run prediction, compare."""
     start = time.monotonic()
-    gold = read_gold(gold_path)
-    preds = read_predictions(pred_path)
     n = correct = 0
-    for g, p in zip(gold, preds, strict=True):
-        path = db_dir / g.db_id / f"{g.db_id}.sqlite"
-        if not path.is_file():
-            continue
+    for g, p, path in _pairs_with_database(gold_path, pred_path, db_dir):
         n += 1
         p_rows = _run_fresh(path, p.sql or "", timeout_s)
         g_rows = _run_fresh(path, g.sql or "", timeout_s)
@@ -224,13 +228,8 @@ def official_loop(gold_path: Path, pred_path: Path, db_dir: Path, timeout_s: flo
     ``.sqlite`` in the db_id folder gold and prediction run through ``_official_exec`` and compared by
     the test-suite rule."""
     start = time.monotonic()
-    gold = read_gold(gold_path)
-    preds = read_predictions(pred_path)
     n = correct = 0
-    for g, p in zip(gold, preds, strict=True):
-        path = db_dir / g.db_id / f"{g.db_id}.sqlite"
-        if not path.is_file():
-            continue
+    for g, p, path in _pairs_with_database(gold_path, pred_path, db_dir):
         n += 1
         _official_schema(path)
         g_str, p_str = fix_spaced_operators(g.sql or ""), fix_spaced_operators(p.sql or "")
