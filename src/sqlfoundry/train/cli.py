@@ -62,9 +62,9 @@ def _run(verb: str, build, accelerate_config: Path | None) -> None:
 
 #: ``--recipe`` names: a preset of SFT options (flags given on the command line override it)
 def _sft_recipes() -> dict[str, dict]:
-    from .sft import TINY_ONE_DATABASE_RECIPE
+    from .sft import SFT_RECIPES
 
-    return {"tiny-one-database": TINY_ONE_DATABASE_RECIPE}
+    return SFT_RECIPES
 
 
 #: CLI parameter → SFTRecipeConfig field, for the options a recipe may set
@@ -136,7 +136,8 @@ def sft_command(
         None,
         "--recipe",
         help="Start from a named recipe; flags typed here override it. tiny-one-database: the measured CPU "
-        "recipe for the tiny model on one database (docs/training.md).",
+        "recipe for the tiny model on one database; smollm2-one-database (LoRA), smollm2-one-database-full, "
+        "smollm2-schema-full: smollm2-135m on one database, on a GPU (docs/training.md).",
     ),
     accelerate_config: Path = ACCEL,
 ) -> None:

@@ -24,6 +24,7 @@ from .sft import (
     finish,
     last_checkpoint,
     load_policy,
+    nonfinite_gradient_guard,
     prepare_split,
     write_result,
 )
@@ -150,14 +151,17 @@ def train_dpo(config: DPORecipeConfig, progress: bool = False) -> TrainResult:
         if held and not resume_from:
             exec_before = execution_accuracy(
                 model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                batch_size=config.eval_batch_size,
                 **prompt_options,
             ).accuracy
+        guard = nonfinite_gradient_guard()
         trainer = DPOTrainer(
             model=model,
             args=config.to_trl(),
             train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=config.lora_config(),
+            callbacks=[guard],
         )
         start = time.perf_counter()
         output = trainer.train(resume_from_checkpoint=resume_from)
@@ -167,12 +171,14 @@ def train_dpo(config: DPORecipeConfig, progress: bool = False) -> TrainResult:
         if held:
             exec_after = execution_accuracy(
                 trainer.model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                batch_size=config.eval_batch_size,
                 **prompt_options,
             ).accuracy
     finally:
         context.close()
     metrics = {k: float(v) for k, v in output.metrics.items() if isinstance(v, int | float)}
     metrics["pairs"] = float(len(pairs))
+    metrics["nonfinite_gradient_skips"] = float(guard.skipped)
     metrics["pairs_chosen_from_samples"] = float(sum(p["chosen_source"] == "sample" for p in pairs))
     result = TrainResult(config.output_dir, model_dir, trainer.state.global_step, seconds, metrics, exec_before, exec_after)
     write_result(config, result, "dpo")

@@ -24,6 +24,7 @@ from .sft import (
     finish,
     last_checkpoint,
     load_policy,
+    nonfinite_gradient_guard,
     prepare_split,
     write_result,
 )
@@ -203,12 +204,15 @@ def train_grpo(config: GRPORecipeConfig, progress: bool = False) -> TrainResult:
         if held and config.eval_every >= 0 and not resume_from:
             exec_before = execution_accuracy(
                 model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                batch_size=config.eval_batch_size,
                 **prompt_options,
             ).accuracy
         callback = ExecAccuracyCallback(
             held, catalog, config.eval_every, context=context, max_new_tokens=config.eval_max_new_tokens,
+            batch_size=config.eval_batch_size,
             **prompt_options,
         )
+        guard = nonfinite_gradient_guard()
         trainer = _grpo_trainer_class(scheduler)(
             model=model,
             reward_funcs=reward_funcs,
@@ -216,7 +220,7 @@ def train_grpo(config: GRPORecipeConfig, progress: bool = False) -> TrainResult:
             train_dataset=dataset,
             processing_class=tokenizer,
             peft_config=config.lora_config(),
-            callbacks=[callback, _metrics_callback(context, monitor)],
+            callbacks=[callback, _metrics_callback(context, monitor), guard],
         )
         callback.trainer = trainer
         start = time.perf_counter()
@@ -227,11 +231,13 @@ def train_grpo(config: GRPORecipeConfig, progress: bool = False) -> TrainResult:
         if held and exec_after is None:
             exec_after = execution_accuracy(
                 trainer.model, tokenizer, held, catalog, context=context, max_new_tokens=config.eval_max_new_tokens,
+                batch_size=config.eval_batch_size,
                 **prompt_options,
             ).accuracy
     finally:
         context.close()
     metrics = {k: float(v) for k, v in output.metrics.items() if isinstance(v, int | float)}
+    metrics["nonfinite_gradient_skips"] = float(guard.skipped)
     if scheduler is not None:
         metrics.update({f"curriculum/picks/{d}": float(n) for d, n in scheduler.picks.items()})
     result = TrainResult(

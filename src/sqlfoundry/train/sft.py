@@ -29,6 +29,7 @@ __all__ = [
     "TrainResult",
     "accelerate_command",
     "load_policy",
+    "nonfinite_gradient_guard",
     "train_sft",
 ]
 
@@ -83,6 +84,8 @@ class RecipeBase(BaseModel):
     #: execution accuracy on the held-out split every N steps (0: only before and after training)
     eval_every: int = 0
     eval_max_new_tokens: int = 256
+    #: held-out prompts decoded together when scoring (larger on a GPU)
+    eval_batch_size: int = Field(16, ge=1)
     save_steps: int = 200
     save_total_limit: int | None = 2
     logging_steps: int = 10
@@ -196,6 +199,33 @@ TINY_ONE_DATABASE_RECIPE: dict[str, Any] = dict(
 )  # fmt: skip
 
 
+#: ``smollm2-135m`` fine-tuned on one database, on a GPU (bf16 autocast over fp32 weights): the same
+#: data and question-only prompt as the tiny recipe, a LoRA adapter (rank 64 on every linear layer) or,
+#: in the ``-full`` variant, all weights; the ``-schema`` variant prompts with the compact schema.
+#: Measured with ``benchmarks/train.py --quality`` (docs/training.md).
+SMOLLM2_ONE_DATABASE_RECIPE: dict[str, Any] = dict(
+    model="smollm2-135m", with_cot=False, feasible_only=True, split_by="sql", prompt_samples=False,
+    compact_prompt=True, prompt_schema=False, lora=True, lora_r=64, lora_alpha=128, lora_dropout=0.0,
+    max_steps=700, batch_size=16, learning_rate=5e-4, warmup_ratio=0.05, max_length=256, eval_limit=200,
+    eval_max_new_tokens=96, eval_batch_size=64, save_steps=10_000, logging_steps=50,
+    trl_args={"lr_scheduler_type": "cosine"},
+)  # fmt: skip
+SMOLLM2_ONE_DATABASE_FULL_RECIPE: dict[str, Any] = {
+    **SMOLLM2_ONE_DATABASE_RECIPE, "lora": False, "learning_rate": 1e-4,
+}  # fmt: skip
+SMOLLM2_SCHEMA_FULL_RECIPE: dict[str, Any] = {
+    **SMOLLM2_ONE_DATABASE_FULL_RECIPE, "prompt_schema": True, "max_length": 1536, "eval_batch_size": 32,
+}  # fmt: skip
+
+#: the named presets of ``sqlfoundry train sft --recipe`` (flags typed on the command line override them)
+SFT_RECIPES: dict[str, dict[str, Any]] = {
+    "tiny-one-database": TINY_ONE_DATABASE_RECIPE,
+    "smollm2-one-database": SMOLLM2_ONE_DATABASE_RECIPE,
+    "smollm2-one-database-full": SMOLLM2_ONE_DATABASE_FULL_RECIPE,
+    "smollm2-schema-full": SMOLLM2_SCHEMA_FULL_RECIPE,
+}
+
+
 @dataclass
 class TrainResult:
     """Where the trained model is and what happened."""
@@ -235,8 +265,9 @@ def accelerate_command(config_file: Path, verb: str, argv: list[str]) -> str:
 def load_policy(spec: str, corpus: Any = None, **options: Any) -> tuple[Any, Any]:
     """``(model, tokenizer)`` to train: ``spec`` resolved like everywhere else (``tiny`` gets its
     tokenizer trained on ``corpus``: the rendered training examples, so the prompt's fixed text
-    becomes a few tokens), fp32 on CPU (bf16 on a GPU that has it). ``options`` go to the named
-    model's builder (e.g. the ``tiny`` model's ``hidden``/``layers``)."""
+    becomes a few tokens), weights in fp32 everywhere: on a GPU the trainer computes in bf16 autocast
+    (``bf16=True``) over fp32 weights, since AdamW updates to bf16 weights round away at small learning
+    rates. ``options`` go to the named model's builder (e.g. the ``tiny`` model's ``hidden``/``layers``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -248,8 +279,7 @@ def load_policy(spec: str, corpus: Any = None, **options: Any) -> tuple[Any, Any
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, local_files_only=True)
     return model, tokenizer
 
 
@@ -348,6 +378,44 @@ def _prompt_options_callback(options: dict[str, bool]):
                 write_prompt_options(checkpoint, options)
 
     return PromptOptionsCallback()
+
+
+def nonfinite_gradient_guard():
+    """A trainer callback that skips every optimizer update whose gradients are not finite (the
+    update's gradients are dropped; the schedule still advances) and counts them in ``skipped``.
+
+    Seen on an H200 (docs/training.md): GRPO over a weak SFT checkpoint in bf16 autocast got a NaN
+    gradient within ten steps; the NaN weights then stopped the run in sampling ("probability tensor
+    contains either inf, nan or element < 0"). Skipping the one bad update keeps the weights usable."""
+    import logging
+
+    import torch
+    from transformers import TrainerCallback
+
+    log = logging.getLogger("sqlfoundry.train")
+
+    class NonFiniteGradientGuard(TrainerCallback):
+        def __init__(self):
+            self.skipped = 0
+            self._hooked: set[int] = set()
+
+        def check(self, optimizer: Any, *_: Any) -> None:
+            grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+            if not grads or bool(torch.stack(torch._foreach_norm(grads)).isfinite().all()):
+                return
+            for group in optimizer.param_groups:
+                for param in group["params"]:
+                    param.grad = None  # AdamW (and every torch optimizer) leaves such a parameter alone
+            self.skipped += 1
+            log.warning("non-finite gradient: optimizer update skipped (%d so far)", self.skipped)
+
+        def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
+            inner = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
+            if inner is not None and id(inner) not in self._hooked:
+                inner.register_step_pre_hook(self.check)
+                self._hooked.add(id(inner))
+
+    return NonFiniteGradientGuard()
 
 
 def _sft_trainer_class(sampler: Any):
@@ -478,19 +546,31 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
     exec_before = None
     if held and not resume_from:
         exec_before = execution_accuracy(
-            model, tokenizer, held, catalog, max_new_tokens=config.eval_max_new_tokens, **prompt_options
+            model,
+            tokenizer,
+            held,
+            catalog,
+            max_new_tokens=config.eval_max_new_tokens,
+            batch_size=config.eval_batch_size,
+            **prompt_options,
         ).accuracy
     callback = ExecAccuracyCallback(
-        held, catalog, config.eval_every, max_new_tokens=config.eval_max_new_tokens, **prompt_options
+        held,
+        catalog,
+        config.eval_every,
+        max_new_tokens=config.eval_max_new_tokens,
+        batch_size=config.eval_batch_size,
+        **prompt_options,
     )
     trainer_cls = _sft_trainer_class(sampler)
+    guard = nonfinite_gradient_guard()
     trainer = trainer_cls(
         model=model,
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=config.lora_config(),
-        callbacks=[callback, _prompt_options_callback(prompt_options)],
+        callbacks=[callback, _prompt_options_callback(prompt_options), guard],
     )
     callback.trainer = trainer
     start = time.perf_counter()
@@ -505,6 +585,7 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
             held,
             catalog,
             max_new_tokens=config.eval_max_new_tokens,
+            batch_size=config.eval_batch_size,
             **prompt_options,
         ).accuracy
     result = TrainResult(
@@ -512,7 +593,8 @@ def train_sft(config: SFTRecipeConfig, progress: bool = False) -> TrainResult:
         model_dir,
         trainer.state.global_step,
         seconds,
-        {k: float(v) for k, v in output.metrics.items() if isinstance(v, int | float)},
+        {k: float(v) for k, v in output.metrics.items() if isinstance(v, int | float)}
+        | {"nonfinite_gradient_skips": float(guard.skipped)},
         exec_before,
         exec_after,
         callback.history,
