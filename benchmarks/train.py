@@ -310,7 +310,7 @@ def bench_quality(args: argparse.Namespace, console: Console) -> None:
     import torch
 
     from sqlfoundry.llm.models import CACHE_ENV
-    from sqlfoundry.train.grpo import GRPORecipeConfig, train_grpo
+    from sqlfoundry.train.grpo import GRPORecipeConfig, parse_weights, train_grpo
     from sqlfoundry.train.sft import SFT_RECIPES, SFTRecipeConfig, prepare_split, train_sft
 
     torch.set_num_threads(args.threads)
@@ -380,12 +380,13 @@ def bench_quality(args: argparse.Namespace, console: Console) -> None:
                 num_generations=8,
                 max_completion_length=config.eval_max_new_tokens, eval_limit=config.eval_limit,
                 eval_max_new_tokens=config.eval_max_new_tokens, eval_batch_size=config.eval_batch_size,
-                save_steps=10_000, logging_steps=10,
+                save_steps=10_000, logging_steps=10, reward_weights=parse_weights(args.grpo_weights),
             )  # fmt: skip
             after = train_grpo(grpo)
             row.update(
                 grpo_held_out=len(prepare_split(grpo)[1]), grpo_before=after.exec_before,
                 after_grpo=after.exec_after, grpo_seconds=after.train_seconds, grpo_lr=args.grpo_lr,
+                grpo_weights=args.grpo_weights,
             )  # fmt: skip
             cells += [
                 str(row["grpo_held_out"]), f"{after.exec_before:.3f}", f"{after.exec_after:.3f}",
@@ -438,6 +439,11 @@ def main() -> None:
     )
     ap.add_argument("--grpo-records", type=int, default=2000, help="quality: GRPO's records (another seed)")
     ap.add_argument("--grpo-lr", type=float, default=2e-6, help="quality: GRPO learning rate")
+    ap.add_argument(
+        "--grpo-weights",
+        default=None,
+        help="quality: GRPO reward weights, e.g. execution=1 (default: the recipe's)",
+    )
     ap.add_argument("--json", help="quality: also write the rows to this JSON file")
     ap.add_argument(
         "--allow-cpu",
