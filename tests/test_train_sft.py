@@ -263,3 +263,14 @@ def test_nonfinite_gradient_guard_skips_the_bad_update_and_training_goes_on(tmp_
     assert all(torch.equal(after_step[1][n], before[n]) for n in before)  # the poisoned update: skipped
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert any(not torch.equal(p.detach(), before[n]) for n, p in model.named_parameters())  # later ones: applied
+
+
+def test_every_named_recipe_is_a_valid_sft_config(tmp_path):
+    """``--recipe`` presets are plain dicts: each must name real SFTRecipeConfig fields with valid values."""
+    from sqlfoundry.train.sft import SFT_RECIPES
+
+    assert {"tiny-one-database", "smollm2-one-database", "smollm2-one-database-full"} <= set(SFT_RECIPES)
+    for name, recipe in SFT_RECIPES.items():
+        config = SFTRecipeConfig(records=tmp_path / "r.jsonl", db_url="sqlite:///x.sqlite", **recipe)
+        assert config.split_by == "sql" and config.feasible_only, name  # measured with held-out queries unseen
+        assert config.model_dump(include=set(recipe)) == {k: recipe[k] for k in recipe}, name
