@@ -39,6 +39,8 @@ def chatml_training_template(default_system: str | None = None) -> str:
     without one gets (as SmolLM2's own template adds)."""
     first = ""
     if default_system is not None:
+        if any(c in default_system for c in "'\\{}%"):
+            raise ValueError(f"default system message must be plain text for the template: {default_system!r}")
         first = (
             "{% if loop.first and messages[0]['role'] != 'system' %}"
             f"{{{{ '<|im_start|>system\\n{default_system}<|im_end|>\\n' }}}}"

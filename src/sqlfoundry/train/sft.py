@@ -401,7 +401,9 @@ def nonfinite_gradient_guard():
 
         def check(self, optimizer: Any, *_: Any) -> None:
             grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-            if not grads or bool(torch.stack(torch._foreach_norm(grads)).isfinite().all()):
+            norms = torch._foreach_norm(grads)  # one sync per device, not one per parameter
+            devices = {n.device for n in norms}
+            if all(bool(torch.stack([n for n in norms if n.device == d]).isfinite().all()) for d in devices):
                 return
             for group in optimizer.param_groups:
                 for param in group["params"]:
