@@ -79,3 +79,41 @@ def test_missing_database_is_reported_not_scored(tmp_path):
     assert result.overall()["skipped_by_reason"] == {"unavailable": 3}
     assert result.n == wta[0] and result.correct == wta[0]
     assert any("wta_1 (3)" in w for w in result.warnings)
+
+
+def test_breakdowns_from_spider_trees_equal_the_parsed_ones_and_need_no_sqlglot(tmp_path):
+    """dev.json ships Spider's parse tree of every gold query: hardness, skills and the row-order rule
+    read off it give the same results as parsing the text (a copy of the file without the trees),
+    and a cold run that needs nothing else never imports sqlglot."""
+    import json
+    import subprocess
+    import sys
+
+    examples = json.loads((SPIDER / "dev.json").read_text(encoding="utf-8"))[:300]
+    with_trees = tmp_path / "with_trees.json"
+    with_trees.write_text(json.dumps(examples), encoding="utf-8")
+    without = tmp_path / "without_trees.json"
+    without.write_text(json.dumps([{k: v for k, v in ex.items() if k != "sql"} for ex in examples]), encoding="utf-8")
+    pred = tmp_path / "pred.sql"
+    lines = (SPIDER / "predictions" / "c3sql_gpt35.sql").read_text(encoding="utf-8").splitlines()
+    pred.write_text("\n".join(lines[:300]) + "\n", encoding="utf-8")
+    runs = []
+    for gold in (with_trees, without):
+        cfg = _config(pred, tmp_path / gold.stem)
+        cfg.gold, cfg.limit = gold, None
+        runs.append(evaluate(cfg))
+    trees, parsed = runs
+    assert trees.n == parsed.n == 300
+    assert [(e.correct, e.difficulty, e.skills) for e in trees.examples] == [
+        (e.correct, e.difficulty, e.skills) for e in parsed.examples
+    ]
+    assert trees.by_skill() == parsed.by_skill() and trees.by_difficulty() == parsed.by_difficulty()
+
+    script = (
+        "import sys; from pathlib import Path; from sqlfoundry.eval import EvalConfig, evaluate; "
+        f"r = evaluate(EvalConfig(format='spider', gold=Path({str(with_trees)!r}), pred=Path({str(pred)!r}), "
+        f"db_dir=Path({str(SPIDER / 'database')!r}), cache_dir=Path({str(tmp_path / 'fresh')!r}), workers=1)); "
+        "print(r.correct, 'sqlglot' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(trees.correct), "False"]

@@ -450,7 +450,8 @@ def test_statements_given_as_str_subclasses_still_run(ex, url):
 
 
 def test_idle_hook_fills_waits_without_delaying_answers_or_deadlines(url):
-    """``idle`` runs while the pool waits; once it says it is done it is not called again; and while
+    """``idle`` runs while the pool waits; once it says it is done it is not called again until more
+    answers come in (at most once per answer burst, never while a slow statement runs); and while
     it keeps working, a hung worker is still killed at its deadline and the batch finishes."""
     calls = []
 
@@ -467,7 +468,9 @@ def test_idle_hook_fills_waits_without_delaying_answers_or_deadlines(url):
         slow = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) FROM r"
         outs = ex.run_batch([Query(url, slow), Query(url, "SELECT 2")], idle=idle_until(3))
         assert [o.rows for o in outs] == [[(300000,)], [(2,)]]
-        assert len(calls) == 3  # it said it was done at the third call
+        # Done at the third call; asked again only after the slow statement's answer (one per burst).
+        assert 3 <= len(calls) <= 5, calls
+        assert all(b - a > 0.02 for a, b in zip(calls[2:], calls[3:], strict=False)), calls
 
         calls.clear()
         with _hung_worker(ex):
@@ -478,3 +481,37 @@ def test_idle_hook_fills_waits_without_delaying_answers_or_deadlines(url):
         assert outs[0].status is OutcomeStatus.TIMEOUT and "killed" in outs[0].message
         assert [o.rows for o in outs[1:]] == [[(1,)], [(2,)]]
         assert len(calls) > 50 and elapsed < 0.5 + 0.3 + 3
+
+
+def test_streamed_batch_feeds_more_queries_while_the_workers_run(url, tmp_path):
+    """``more`` hands a batch its queries in blocks: outcomes keep their place in the whole batch,
+    an identical statement in a later block is answered from the earlier one, an empty block and
+    the end are both handled, and a stream served wholly from the cache starts no worker."""
+    blocks = [
+        [Query(url, "SELECT count(*) FROM dept"), Query(url, "SELECT 1")],
+        [],
+        [Query(url, "SELECT count(*)   FROM dept"), Query(url, "SELECT 2"), Query(url, "SELECT nope FROM dept")],
+        [Query(url, "SELECT 3")],
+    ]
+    fed = []
+    seen = {}
+
+    def more():
+        if len(fed) + 1 >= len(blocks):
+            return None
+        fed.append(len(fed) + 1)
+        return blocks[len(fed)]
+
+    cache = tmp_path / "cache.sqlite"
+    with Executor(workers=2, cache_path=cache, prestart=False) as ex:
+        outs = ex.run_batch(blocks[0], progress=lambda i, o: seen.setdefault(i, o), more=more)
+        assert [o.rows for o in outs] == [[(5,)], [(1,)], [(5,)], [(2,)], None, [(3,)]]
+        assert outs[4].status is OutcomeStatus.RUNTIME_ERROR
+        assert sorted(seen) == list(range(6)) and all(seen[i] is outs[i] for i in range(6))
+        assert ex.stats["deduplicated"] == 1
+    fed.clear()
+    with Executor(workers=2, cache_path=cache, prestart=False) as again:
+        outs = again.run_batch(blocks[0], more=more)
+        assert [o.rows for o in outs][:4] == [[(5,)], [(1,)], [(5,)], [(2,)]]
+        assert all(o.cached for o in outs)
+        assert not again._workers  # every answer came from the cache: no worker was started

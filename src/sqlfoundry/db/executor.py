@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -238,9 +238,12 @@ class ResultCache:
                 if row is not None:
                     hit = _load_outcome(row[0])
                     self._remember(key, hit)
-            if hit is None or (need_rows and hit.rows is None and hit.status is OutcomeStatus.OK):
-                return None
-            self._mem.move_to_end(key)
+            return self._served(key, hit, need_rows)
+
+    def _served(self, key: tuple, hit: ExecutionOutcome | None, need_rows: bool) -> ExecutionOutcome | None:
+        if hit is None or (need_rows and hit.rows is None and hit.status is OutcomeStatus.OK):
+            return None
+        self._mem.move_to_end(key)
         # Built directly: dataclasses.replace costs several times more, once per hit.
         rows = None if not need_rows or hit.rows is None else list(hit.rows)
         return ExecutionOutcome(
@@ -250,8 +253,8 @@ class ResultCache:
 
     def get_many(self, keys: Sequence[tuple], need_rows: bool) -> list[ExecutionOutcome | None]:
         """:meth:`get` for many keys, reading the disk in a few queries instead of one per key."""
-        if self._db is not None:
-            with self._lock:
+        with self._lock:
+            if self._db is not None:
                 missing = list({self._disk_key(k): k for k in keys if k not in self._mem}.items())
                 for start in range(0, len(missing), 500):
                     part = dict(missing[start : start + 500])
@@ -260,7 +263,9 @@ class ResultCache:
                         f"SELECT key, outcome FROM results WHERE key IN ({marks})", list(part)
                     ):
                         self._remember(part[dk], _load_outcome(blob))
-        return [self.get(k, need_rows) for k in keys]
+            # What the disk did not hold is a miss: no second query per key.
+            mem = self._mem
+            return [self._served(k, mem.get(k), need_rows) for k in keys]
 
     def _remember(self, key: tuple, outcome: ExecutionOutcome) -> None:
         self._mem[key] = outcome
@@ -273,7 +278,7 @@ class ResultCache:
             for key, outcome in items:
                 if outcome.status not in _CACHEABLE:
                     continue
-                stored = replace(outcome, cached=False)
+                stored = outcome.copy(cached=False)
                 if stored.rows is not None and len(stored.rows) > self.max_rows:
                     stored.rows = None
                 old = self._mem.get(key)
@@ -373,6 +378,7 @@ class Executor:
         queries: Sequence[Query],
         progress: Callable[[int, ExecutionOutcome], None] | None = None,
         idle: Callable[[], bool] | None = None,
+        more: Callable[[], Sequence[Query] | None] | None = None,
     ) -> list[ExecutionOutcome]:
         """Run every query and return outcomes in input order.
 
@@ -380,10 +386,13 @@ class Executor:
         grouped by database across the workers. ``progress(i, outcome)`` is called as each finishes.
         ``idle()`` is called whenever the pool would otherwise wait for a worker: work of the
         caller's that fills the wait (a millisecond or so per call: answers wait meanwhile); it
-        returns False once it has nothing left, and is not called again in this batch.
+        returns False when it has nothing left, and is called again only once more answers came in.
+        ``more()`` streams a long batch: called whenever the workers are about to run out of work, it
+        returns the next queries of this batch (numbered on from the ones before), or None once there
+        are no more; the workers start on the first queries while the caller prepares the rest.
         """
         with self._lock, _gc_paused():
-            return self._run_batch(list(queries), progress, idle)
+            return self._run_batch(list(queries), progress, idle, more)
 
     def _parse(self, url: str) -> DatabaseURL | None:
         parsed = self._urls.get(url)
@@ -400,11 +409,13 @@ class Executor:
         queries: list[Query],
         progress: Callable[[int, ExecutionOutcome], None] | None,
         idle: Callable[[], bool] | None = None,
+        more: Callable[[], Sequence[Query] | None] | None = None,
     ) -> list[ExecutionOutcome]:
-        results: list[ExecutionOutcome | None] = [None] * len(queries)
+        results: list[ExecutionOutcome | None] = []
         keys: dict[int, tuple] = {}
         first_of: dict[tuple, int] = {}
-        followers: dict[int, list[int]] = collections.defaultdict(list)
+        followers: dict[int, list[int]] = {}
+        refetch: list[int] = []
         pending: dict[str, collections.deque[_Task]] = collections.defaultdict(collections.deque)
         identities: dict[str, str] = {}
 
@@ -412,54 +423,73 @@ class Executor:
             results[i] = outcome
             if progress is not None:
                 progress(i, outcome)
+            # Identical statements are answered with the first one's outcome as soon as it is known.
+            for j in followers.pop(i, ()):
+                follow(i, j, outcome)
 
-        n_pending = 0
-        for i, q in enumerate(queries):
-            parsed = self._parse(q.url)
-            if parsed is None:
-                try:
-                    parse_url(q.url)
-                except SQLFoundryError as exc:
-                    finish(i, ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message=str(exc)))
-                continue
-            limits = q.limits or self.limits
-            ident = identities.get(q.url)
-            if ident is None:
-                ident = identities[q.url] = database_identity(parsed)
-            key = (ident, normalize_for_cache(q.sql), limits.key())
-            if key in first_of:
-                followers[first_of[key]].append(i)
-                self.stats["deduplicated"] += 1
-                continue
-            if self.cache is not None and q.cache:
-                hit = self.cache.get(key, q.keep_rows)
-                if hit is not None:
-                    self.stats["cache_hits"] += 1
-                    finish(i, hit)
+        def follow(lead: int, j: int, src: ExecutionOutcome) -> None:
+            out = src.copy()
+            if not queries[j].keep_rows:
+                out.rows = None
+            elif out.rows is None and queries[lead].keep_rows is False:
+                refetch.append(j)  # the lead asked for fingerprints only; fetched for this one below
+                return
+            finish(j, out)
+
+        def take(new: Sequence[Query]) -> int:
+            """Number the new queries on, answer what needs no worker, queue the rest."""
+            start = len(queries)
+            if new is not queries:
+                queries.extend(new)
+            results.extend([None] * (len(queries) - len(results)))
+            n_pending = 0
+            for i in range(start if new is not queries else 0, len(queries)):
+                q = queries[i]
+                parsed = self._parse(q.url)
+                if parsed is None:
+                    try:
+                        parse_url(q.url)
+                    except SQLFoundryError as exc:
+                        finish(i, ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR, message=str(exc)))
                     continue
-            first_of[key] = i
-            if q.cache:
-                keys[i] = key
-            sql = q.sql if type(q.sql) is str else str.__str__(q.sql)  # a subclass would not reach a worker
-            pending[parsed.key].append(_Task(i, parsed.raw, sql, limits, q.keep_rows, parsed.key))
-            n_pending += 1
+                limits = q.limits or self.limits
+                ident = identities.get(q.url)
+                if ident is None:
+                    ident = identities[q.url] = database_identity(parsed)
+                key = (ident, normalize_for_cache(q.sql), limits.key())
+                lead = first_of.get(key)
+                if lead is not None:
+                    self.stats["deduplicated"] += 1
+                    if results[lead] is not None:
+                        follow(lead, i, results[lead])
+                    else:
+                        followers.setdefault(lead, []).append(i)
+                    continue
+                if self.cache is not None and q.cache:
+                    hit = self.cache.get(key, q.keep_rows)
+                    if hit is not None:
+                        self.stats["cache_hits"] += 1
+                        finish(i, hit)
+                        continue
+                first_of[key] = i
+                if q.cache:
+                    keys[i] = key
+                sql = q.sql if type(q.sql) is str else str.__str__(q.sql)  # a subclass would not reach a worker
+                pending[parsed.key].append(_Task(i, parsed.raw, sql, limits, q.keep_rows, parsed.key))
+                n_pending += 1
+            return n_pending
 
-        if n_pending:
-            self._dispatch(pending, n_pending, finish, idle)
+        def take_more() -> int | None:
+            new = more() if more is not None else None
+            return None if new is None else take(list(new))
+
+        n_pending = take(queries)
+        if n_pending or more is not None:
+            self._dispatch(pending, n_pending, finish, idle, take_more if more is not None else None)
             if self.cache is not None:
                 self.cache.put_many((keys[i], results[i]) for i in keys if results[i] is not None)
-
-        for lead, others in followers.items():
-            src = results[lead]
-            assert src is not None
-            for j in others:
-                out = replace(src)
-                if not queries[j].keep_rows:
-                    out.rows = None
-                elif out.rows is None and queries[lead].keep_rows is False:
-                    # The lead asked for fingerprints only; fetch rows for this one.
-                    out = self._run_batch([queries[j]], None)[0]
-                finish(j, out)
+        for j in refetch:
+            finish(j, self._run_batch([queries[j]], None)[0])
         return results  # type: ignore[return-value]
 
     def _dispatch(
@@ -468,21 +498,30 @@ class Executor:
         n_pending: int,
         finish: Callable[[int, ExecutionOutcome], None],
         idle: Callable[[], bool] | None = None,
+        more: Callable[[], int | None] | None = None,
     ) -> None:
-        self._ensure_workers(min(self.n_workers, n_pending))
-        workers = self._workers[: min(self.n_workers, n_pending)]
+        """Run the queued tasks across the workers; ``more()`` queues further ones (their number, or
+        None when there are no more) and is asked whenever fewer than two chunks per worker wait."""
+        n_workers = self.n_workers if more is not None else min(self.n_workers, n_pending)
+        # Started at the first task: a streamed batch whose answers all come from the cache needs none.
+        workers: list[_Worker] = []
         remaining = n_pending
+        low_water = 2 * self.chunk_size * n_workers
         from_wire = ExecutionOutcome.from_wire
 
         def refill(w: _Worker) -> None:
-            if len(w.inflight) >= 2 * self.chunk_size:
-                return
+            # Topped up to two chunks' worth: one database's queue may be a handful of statements, and
+            # a worker that runs dry waits a round trip for its next message.
+            while len(w.inflight) < 2 * self.chunk_size and send_chunk(w):
+                pass
+
+        def send_chunk(w: _Worker) -> bool:
             db = w.db if w.db in pending and pending[w.db] else None
             if db is None:
                 busy = {x.db for x in workers if x is not w and x.inflight}
                 candidates = [d for d, q in pending.items() if q]
                 if not candidates:
-                    return
+                    return False
                 free = [d for d in candidates if d not in busy] or candidates
                 db = max(free, key=lambda d: len(pending[d]))
             q = pending[db]
@@ -495,6 +534,7 @@ class Executor:
             if not q:
                 del pending[db]
             w.send(chunk)
+            return True
 
         def replace_worker(w: _Worker) -> _Worker:
             w.kill()
@@ -509,9 +549,23 @@ class Executor:
             for t in reversed(list(tasks)):
                 pending.setdefault(t.db, collections.deque()).appendleft(t)
 
-        for w in workers:
-            refill(w)
-        while remaining:
+        idle_armed = idle is not None
+        while True:
+            if more is not None and sum(map(len, pending.values())) < low_water:
+                added = more()
+                if added is None:
+                    more = None
+                else:
+                    remaining += added
+            if not remaining:
+                if more is None:
+                    break
+                continue
+            if not workers:
+                self._ensure_workers(n_workers)
+                workers[:] = self._workers[:n_workers]
+            for w in workers:
+                refill(w)
             active = [w for w in workers if w.inflight]
             if not active:
                 for w in workers:
@@ -520,14 +574,16 @@ class Executor:
             now = time.monotonic()
             next_deadline = min(w.deadline(self.grace_s) for w in active)
             conns = [w.conn for w in active]
-            if idle is None:
+            if not idle_armed:
                 ready = wait(conns, timeout=max(0.0, next_deadline - now))
             else:
                 ready = wait(conns, timeout=0)
-                if not ready and not idle():
-                    idle = None  # nothing left to fill waits with
+                if not ready and not idle():  # type: ignore[misc]
+                    idle_armed = False  # nothing to fill waits with until more answers come in
                     ready = wait(conns, timeout=max(0.0, next_deadline - now))
                 # After idle work, answers and deadlines are looked at before any more of it.
+            if ready and idle is not None:
+                idle_armed = True
             by_conn = {w.conn: w for w in active}
             for c in ready:
                 w = by_conn[c]

@@ -76,6 +76,14 @@ class ExecutionOutcome:
     def ok(self) -> bool:
         return self.status is OutcomeStatus.OK
 
+    def copy(self, cached: bool | None = None) -> ExecutionOutcome:
+        """A shallow copy (``cached`` replaced when given), built directly: ``dataclasses.replace``
+        costs several times more, and the Executor copies once per deduplicated or stored outcome."""
+        return ExecutionOutcome(
+            self.status, self.columns, self.rows, self.row_count, self.fingerprint, self.ordered_fingerprint,
+            self.message, self.elapsed_ms, self.cached if cached is None else cached,
+        )  # fmt: skip
+
     def to_wire(self) -> tuple:
         """A plain tuple for the pipe between worker and pool: cheaper to pickle than the object."""
         return (

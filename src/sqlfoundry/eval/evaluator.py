@@ -108,7 +108,7 @@ class EvalConfig:
     #: skip examples already in the checkpoint (when it was written by the same run)
     resume: bool = False
     #: examples per gold-then-prediction round (bounds memory; larger batches parallelize better)
-    chunk_size: int = 512
+    chunk_size: int = 4096
 
     def __post_init__(self) -> None:
         for name in ("gold", "pred", "db_dir", "ts_dir", "cache_dir", "checkpoint"):
@@ -373,10 +373,16 @@ class _AnalysisStore:
     text and the source of the analysing modules, so a changed analysis never serves stale results."""
 
     def __init__(self, path: Path | None):
+        self._path = path
         self._db: sqlite3.Connection | None = None
         self._new: dict[str, str] = {}
         self._stored: dict[str, str] | None = None
-        self._version = self._modules_digest()
+        self._version: str | None = None
+
+    def _open(self) -> None:
+        """Opened at the first analysis to look up: a run whose analyses all come from Spider's trees
+        never needs it."""
+        path, self._path = self._path, None
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -393,13 +399,17 @@ class _AnalysisStore:
         import importlib.util
 
         h = hashlib.sha256(str(CHECKPOINT_VERSION).encode())
-        for name in ("sqlfoundry.sql.hardness", "sqlfoundry.sql.skills", "sqlfoundry.sql.compare"):
+        for name in (
+            "sqlfoundry.sql.hardness", "sqlfoundry.sql.skills", "sqlfoundry.sql.compare", "sqlfoundry.sql.spider_tree",
+        ):  # fmt: skip
             spec = importlib.util.find_spec(name)
             if spec is not None and spec.origin and os.path.isfile(spec.origin):
                 h.update(Path(spec.origin).read_bytes())
         return h.hexdigest()
 
     def key(self, *parts: Any) -> str:
+        if self._version is None:
+            self._version = self._modules_digest()
         # repr is deterministic for the str/dict/list/None parts used here, and far cheaper than JSON.
         return xxhash.xxh3_128_hexdigest(repr((self._version, parts)).encode("utf-8", "surrogatepass"))
 
@@ -408,6 +418,7 @@ class _AnalysisStore:
             return json.loads(self._new[key])
         if self._stored is None:
             self._stored = {}
+            self._open()
             if self._db is not None:
                 try:  # one read of the whole store beats a query per gold example
                     self._stored = dict(self._db.execute("SELECT key, value FROM analysis"))
@@ -420,6 +431,8 @@ class _AnalysisStore:
         self._new[key] = json.dumps(value)
 
     def close(self) -> None:
+        if self._new and self._path is not None:
+            self._open()
         if self._db is not None:
             try:
                 if self._new:
@@ -444,6 +457,7 @@ class _Analyzer:
         self.fmt = fmt
         self.store = store
         self._memo: dict[str, Any] = {}
+        self._tree_memo: dict[str, tuple[str, list[str] | None, bool | None]] = {}
         self.hardness_failures = 0
         #: analyses worked out (not read from the store)
         self.computed = 0
@@ -467,28 +481,57 @@ class _Analyzer:
         self._memo[key] = value
         return value
 
+    def _from_tree(self, gold: GoldExample) -> tuple[str, list[str] | None, bool | None] | None:
+        """Hardness, skills and row-order rule read off Spider's own parse tree of the gold query,
+        when the gold file ships one (skills and order None where the tree cannot hold the whole
+        query); worked out once per gold text, in microseconds, so nothing is stored."""
+        tree = gold.extra.get("sql")
+        if not isinstance(tree, dict) or gold.sql is None:
+            return None
+        found = self._tree_memo.get(gold.sql)
+        if found is None:
+            from ..sql.spider_tree import (
+                orders_rows_from_tree,
+                skills_from_tree,
+                spider_hardness_from_parsed,
+                tree_expresses,
+            )
+
+            try:
+                level = spider_hardness_from_parsed(tree)
+            except (KeyError, IndexError, TypeError, ValueError):
+                level = "unknown"
+            skills = order = None
+            if tree_expresses(gold.sql):
+                try:
+                    skills = skills_from_tree(tree, gold.sql)
+                    order = orders_rows_from_tree(tree)
+                except (KeyError, IndexError, TypeError, ValueError):
+                    skills = order = None
+            found = self._tree_memo[gold.sql] = (level, skills, order)
+        return found
+
     def difficulty(self, gold: GoldExample) -> str | None:
         if self.fmt == "bird" or gold.sql is None or gold.difficulty is not None:
             return gold.difficulty
+        from_tree = self._from_tree(gold)
+        if from_tree is not None:
+            # Spider's JSON ships the official parse tree: the official counting applies to it exactly.
+            if from_tree[0] == "unknown":
+                self.hardness_failures += 1
+            return from_tree[0]
         if not self._has_hardness:
             return None
-        parsed = gold.extra.get("sql")
-        # Spider's JSON ships the official parse tree: the official counting applies to it exactly.
-        use_tree = isinstance(parsed, dict)
 
         def compute() -> str:
-            from ..sql.hardness import spider_hardness, spider_hardness_from_parsed
+            from ..sql.hardness import spider_hardness
 
             try:
-                if use_tree:
-                    return spider_hardness_from_parsed(parsed)
                 return spider_hardness(gold.sql)
             except Exception:
                 return "unknown"
 
-        # Keyed by the text: Spider's tree is its parser's output for that text (a repr of the tree per
-        # example would cost more than the lookup saves).
-        level = self._cached(compute, "hardness-tree" if use_tree else "hardness", gold.sql)
+        level = self._cached(compute, "hardness", gold.sql)
         if level == "unknown":
             self.hardness_failures += 1
         return level
@@ -496,6 +539,9 @@ class _Analyzer:
     def skills(self, gold: GoldExample) -> list[str]:
         if not self._has_skills or gold.sql is None:
             return []
+        from_tree = self._from_tree(gold)
+        if from_tree is not None and from_tree[1] is not None:
+            return list(from_tree[1])
 
         def compute() -> list[str]:
             from ..sql.skills import sql_skills
@@ -507,11 +553,15 @@ class _Analyzer:
 
         return list(self._cached(compute, "skills", gold.sql))
 
-    def orders_rows(self, gold_exec: str, official_rule: bool) -> bool:
+    def orders_rows(self, gold: GoldExample, gold_exec: str, official_rule: bool) -> bool:
         from ..sql.compare import gold_orders_rows
 
         if official_rule:  # a substring test: nothing to cache
             return gold_orders_rows(gold_exec, "sqlite", "official")
+        from_tree = self._from_tree(gold)
+        if from_tree is not None and from_tree[2] is not None:
+            # The tree is of the gold text; the executed form differs at most in DISTINCT and spacing.
+            return from_tree[2]
         return bool(
             self._cached(lambda: gold_orders_rows(gold_exec, "sqlite", "default"), "order", gold_exec)
         )
@@ -624,7 +674,7 @@ class _Analysis:
             if plan.decided is not None:
                 plan.decided.difficulty, plan.decided.skills = plan.difficulty, plan.skills
             elif spider_rule:
-                plan.order_matters = analyzer.orders_rows(plan.gold_exec, config.official)
+                plan.order_matters = analyzer.orders_rows(plan.gold, plan.gold_exec, config.official)
             if analyzer.computed - self._collected_at >= self._COLLECT_EVERY and not gc.isenabled():
                 gc.collect(0)
                 self._collected_at = analyzer.computed
@@ -1074,7 +1124,7 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             assert ex is not None
             for start in range(0, len(to_run), max(1, config.chunk_size)):
                 chunk = to_run[start : start + config.chunk_size]
-                _run_chunk(config, chunk, ex, result_cache, limits, tick, judge, stats, analysis.step)
+                _run_chunk(config, chunk, ex, result_cache, limits, tick, judge, stats, analysis)
                 if judge.backlog > 2 * config.chunk_size:
                     # Outcomes waiting for a slow analysis hold their rows: at most ~three chunks of
                     # them (the next chunk's waits go on with the analysis meanwhile).
@@ -1159,81 +1209,111 @@ class _ResultCache:
             ident = self._identity[url] = database_identity(parse_url(url))
         return (ident, normalize_for_cache(sql), limits.key())
 
-    def run(
-        self,
-        ex: Any,
-        queries: list[Any],
-        on_done: Callable[[int, ExecutionOutcome], None],
-        stats: Counter,
-        hit_stats: Sequence[str],
-        fresh: Sequence[bool],
-        idle: Callable[[], bool] | None = None,
-    ) -> None:
-        """Run ``queries`` in one batch, serving cached ones first; ``on_done(i, outcome)`` as each is
-        known. ``fresh[i]``: neither read nor stored (a prediction timed afresh); a cache hit counts
-        in ``stats[hit_stats[i]]``. ``idle``: the Executor's hook for work while it waits."""
-        lookup = [i for i in range(len(queries)) if not fresh[i]]
-        keys = {i: self.key(queries[i].url, queries[i].sql, queries[i].limits) for i in lookup}
-        hits = self.cache.get_many([keys[i] for i in lookup], need_rows=True)
-        misses = [i for i in range(len(queries)) if fresh[i]]
-        for i, hit in zip(lookup, hits, strict=True):
-            if hit is None:
-                misses.append(i)
-            else:
-                stats[hit_stats[i]] += 1
-                on_done(i, hit)
-        if misses:
-            outs = ex.run_batch(
-                [queries[i] for i in misses], progress=lambda j, out: on_done(misses[j], out), idle=idle
-            )
-            self.cache.put_many((keys[i], out) for i, out in zip(misses, outs, strict=True) if i in keys)
+    def lookup(self, queries: Sequence[Any], fresh: Sequence[bool]) -> tuple[list[tuple | None], list[Any]]:
+        """Cache keys (None where ``fresh[i]``: neither read nor stored, e.g. a prediction timed
+        afresh) and cached outcomes (None for a miss) of ``queries``, read in one go."""
+        keys = [None if f else self.key(q.url, q.sql, q.limits) for q, f in zip(queries, fresh, strict=True)]
+        looked = [k for k in keys if k is not None]
+        hits = iter(self.cache.get_many(looked, need_rows=True) if looked else [])
+        return keys, [None if k is None else next(hits) for k in keys]
+
+    def store(self, items: list[tuple[tuple, ExecutionOutcome]]) -> None:
+        if items:
+            self.cache.put_many(items)
 
     def close(self) -> None:
         self.cache.close()
 
 
-def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, stats, idle) -> None:
-    """Gold and prediction statements of a chunk of examples in one batch: cached outcomes first, the
-    rest across the workers; each example is judged as soon as its last statement is back. A
-    prediction runs even where its gold fails (rare; the example is then a gold error whatever it
-    returns), so that the workers start on predictions without waiting for the gold."""
+#: examples whose statements are prepared (cache lookups included) per block fed to the Executor
+_FEED_EXAMPLES = 64
+#: outcomes written to the result cache per write while the workers run
+_STORE_EVERY = 256
+
+
+def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, stats, analysis) -> None:
+    """Gold and prediction statements of a chunk of examples in one streamed batch: the workers start
+    on the first block of examples while the next blocks are prepared (statements built, cached
+    outcomes looked up); cached outcomes are used at once; each example is judged as soon as its last
+    statement is back. While the pool waits, the gold analysis goes on and new outcomes are written
+    to the result cache. A prediction runs even where its gold fails (rare; the example is then a
+    gold error whatever it returns), so that the workers start on predictions without waiting."""
     from ..db.executor import Query
 
-    queries, slots, hit_stats, fresh = [], [], [], []
-    per_gold: list[list[Any]] = []
-    per_pred: list[list[Any]] = []
+    per_gold: list[list[Any]] = [[] for _ in chunk]
+    per_pred: list[list[Any]] = [[] for _ in chunk]
     remaining = [0] * len(chunk)
-    for pi, plan in enumerate(chunk):
-        n = len(plan.databases)
-        per_gold.append([None] * n)
-        per_pred.append(
-            [None] * n
-            if plan.pred_exec is not None
-            else [plan.pred_override or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR)] * n
-        )
-        for kind, sql in ((0, plan.gold_exec), (1, plan.pred_exec)):
-            if sql is None:
-                continue
-            for d, db in enumerate(plan.databases):
-                queries.append(Query(_sqlite_url(db), sql, limits, True))
-                slots.append((pi, kind, d))
-                hit_stats.append("pred_cache_hits" if kind else "gold_cache_hits")
-                fresh.append(bool(kind) and config.fresh_predictions)
-                remaining[pi] += 1
-        stats["gold_statements"] += n
-        if plan.pred_exec is not None:
-            stats["pred_statements"] += n
+    #: per statement sent to the Executor: (example, kind, database) and its cache key (None: not stored)
+    sent_slots: list[tuple[int, int, int]] = []
+    sent_keys: list[tuple | None] = []
+    to_store: list[tuple[tuple, ExecutionOutcome]] = []
+    cursor = [0]
 
-    def on_done(qi: int, outcome: ExecutionOutcome) -> None:
+    def on_done(slot: tuple[int, int, int], outcome: ExecutionOutcome) -> None:
         tick()
-        pi, kind, d = slots[qi]
+        pi, kind, d = slot
         (per_pred if kind else per_gold)[pi][d] = outcome
         remaining[pi] -= 1
         if remaining[pi] == 0:
             # Judged and checkpointed as soon as its last statement is back (and the analysis is done).
             judge.example(chunk[pi], per_gold[pi], per_pred[pi])
 
-    result_cache.run(ex, queries, on_done, stats, hit_stats, fresh, idle)
+    def next_block() -> list[Any] | None:
+        lo = cursor[0]
+        if lo >= len(chunk):
+            return None
+        hi = cursor[0] = min(len(chunk), lo + _FEED_EXAMPLES)
+        queries, slots, hit_stats, fresh = [], [], [], []
+        for pi in range(lo, hi):
+            plan = chunk[pi]
+            n = len(plan.databases)
+            per_gold[pi] = [None] * n
+            per_pred[pi] = (
+                [None] * n
+                if plan.pred_exec is not None
+                else [plan.pred_override or ExecutionOutcome(status=OutcomeStatus.RUNTIME_ERROR)] * n
+            )
+            for kind, sql in ((0, plan.gold_exec), (1, plan.pred_exec)):
+                if sql is None:
+                    continue
+                for d, db in enumerate(plan.databases):
+                    queries.append(Query(_sqlite_url(db), sql, limits, True))
+                    slots.append((pi, kind, d))
+                    hit_stats.append("pred_cache_hits" if kind else "gold_cache_hits")
+                    fresh.append(bool(kind) and config.fresh_predictions)
+                    remaining[pi] += 1
+            stats["gold_statements"] += n
+            if plan.pred_exec is not None:
+                stats["pred_statements"] += n
+        keys, hits = result_cache.lookup(queries, fresh)
+        misses = []
+        for i, hit in enumerate(hits):
+            if hit is None:
+                misses.append(queries[i])
+                sent_slots.append(slots[i])
+                sent_keys.append(keys[i])
+            else:
+                stats[hit_stats[i]] += 1
+                on_done(slots[i], hit)
+        return misses
+
+    def progress(j: int, outcome: ExecutionOutcome) -> None:
+        on_done(sent_slots[j], outcome)
+        if sent_keys[j] is not None:
+            to_store.append((sent_keys[j], outcome))
+
+    def idle() -> bool:
+        if analysis.step():
+            return True
+        if len(to_store) >= _STORE_EVERY:
+            result_cache.store(to_store[:])
+            to_store.clear()
+            return True
+        return False
+
+    first = next_block() or []
+    ex.run_batch(first, progress=progress, idle=idle, more=next_block)
+    result_cache.store(to_store)
     # A progress callback that did not fire (it should) still must not lose an example.
     for pi, plan in enumerate(chunk):
         if remaining[pi] > 0:

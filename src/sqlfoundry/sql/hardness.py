@@ -1,5 +1,6 @@
 """Spider's easy/medium/hard/extra hardness, as the official ``evaluation.py`` (``eval_hardness``)
-computes it, from a sqlglot parse of any SQL or from Spider's own parse tree (``sql`` in dev.json).
+computes it, from a sqlglot parse of any SQL (here) or from Spider's own parse tree (``sql`` in
+dev.json; :mod:`sqlfoundry.sql.spider_tree`, re-exported here).
 
 The official rule counts three things on the *top-level* query only (a set operation's right-hand
 side and the inside of subqueries are not looked at; a trailing ORDER BY/LIMIT after a set operation
@@ -27,45 +28,19 @@ item counts the aggregates it contains (outside subqueries), and a CTE's body is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlglot import exp
 
 from .normalize import parse_sql
-
-HARDNESS_LEVELS = ("easy", "medium", "hard", "extra")
+from .spider_tree import (
+    HARDNESS_LEVELS,
+    HardnessCounts,
+    hardness_counts_from_parsed,
+    hardness_from_counts,
+    spider_hardness_from_parsed,
+)
 
 _AGGREGATES = (exp.Max, exp.Min, exp.Count, exp.Sum, exp.Avg)
-
-
-@dataclass(frozen=True)
-class HardnessCounts:
-    """The three counts the official rule thresholds."""
-
-    component1: int
-    component2: int
-    others: int
-
-    @property
-    def level(self) -> str:
-        return hardness_from_counts(self.component1, self.component2, self.others)
-
-
-def hardness_from_counts(component1: int, component2: int, others: int) -> str:
-    """The official thresholds of ``eval_hardness`` applied to the three counts."""
-    c1, c2, oth = component1, component2, others
-    if c1 <= 1 and oth == 0 and c2 == 0:
-        return "easy"
-    if (oth <= 2 and c1 <= 1 and c2 == 0) or (c1 <= 2 and oth < 2 and c2 == 0):
-        return "medium"
-    if (
-        (oth > 2 and c1 <= 2 and c2 == 0)
-        or (2 < c1 <= 3 and oth <= 2 and c2 == 0)
-        or (c1 <= 1 and oth == 0 and c2 <= 1)
-    ):
-        return "hard"
-    return "extra"
-
 
 # ---------------------------------------------------------------------------------------------------
 # sqlglot path: any SQL
@@ -249,62 +224,6 @@ def spider_hardness(sql: str | exp.Expression, dialect: str = "sqlite") -> str:
     Raises :class:`~sqlfoundry.sql.normalize.SQLParseError` when the SQL does not parse.
     """
     return hardness_counts(sql, dialect).level
-
-
-# ---------------------------------------------------------------------------------------------------
-# Spider parse-tree path: the official counting applied to the ``sql`` field of Spider's JSON files
-
-_WHERE_OP_LIKE = 9  # index of 'like' in the official WHERE_OPS
-_AGG_NONE = 0
-
-
-def _has_agg(unit: Any) -> bool:
-    # The official has_agg: unit[0] != 0. For condition units unit[0] is the NOT flag, and for the
-    # 'and'/'or' strings of a condition list it is a letter: both count, as in the original.
-    return unit[0] != _AGG_NONE
-
-
-def hardness_counts_from_parsed(sql: dict[str, Any]) -> HardnessCounts:
-    """The official counts on a Spider parse tree (the ``sql`` field of dev.json / train_spider.json)."""
-    from_conds = sql["from"]["conds"]
-    where, having = sql["where"], sql["having"]
-    table_units = sql["from"]["table_units"]
-
-    component1 = (
-        int(len(where) > 0)
-        + int(len(sql["groupBy"]) > 0)
-        + int(len(sql["orderBy"]) > 0)
-        + int(sql["limit"] is not None)
-        + (len(table_units) - 1 if table_units else 0)
-    )
-    connectives = from_conds[1::2] + where[1::2] + having[1::2]
-    component1 += sum(1 for token in connectives if token == "or")
-    cond_units = from_conds[::2] + where[::2] + having[::2]
-    component1 += sum(1 for unit in cond_units if unit[1] == _WHERE_OP_LIKE)
-
-    component2 = sum(isinstance(unit[3], dict) + isinstance(unit[4], dict) for unit in cond_units)
-    component2 += sum(sql.get(op) is not None for op in ("intersect", "except", "union"))
-
-    agg_count = sum(_has_agg(u) for u in sql["select"][1])
-    agg_count += sum(_has_agg(u) for u in where[::2])
-    agg_count += sum(_has_agg(u) for u in sql["groupBy"])
-    if sql["orderBy"]:
-        val_units = sql["orderBy"][1]
-        col_units = [v[1] for v in val_units if v[1]] + [v[2] for v in val_units if v[2]]
-        agg_count += sum(_has_agg(u) for u in col_units)
-    agg_count += sum(_has_agg(u) for u in having)
-    others = (
-        int(agg_count > 1)
-        + int(len(sql["select"][1]) > 1)
-        + int(len(where) > 1)
-        + int(len(sql["groupBy"]) > 1)
-    )
-    return HardnessCounts(component1, component2, others)
-
-
-def spider_hardness_from_parsed(sql: dict[str, Any]) -> str:
-    """Spider's hardness level from Spider's own parse tree, exactly as ``evaluation.py`` computes it."""
-    return hardness_counts_from_parsed(sql).level
 
 
 __all__ = [
