@@ -22,7 +22,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +398,7 @@ _PARAMS = [
 def _warm_up(ex: Executor, url: str) -> None:
     """Start every worker and open its connection under a generous limit, so that starting a worker
     (imports, connecting) is never part of an attack's measured time."""
-    ex.run_batch([Query(url, f"SELECT {i} AS warm", replace(LIMITS, timeout_s=120.0)) for i in range(4)])
+    ex.run_batch([Query(url, f"SELECT {i} AS warm", LIMITS._replace(timeout_s=120.0)) for i in range(4)])
 
 
 @pytest.mark.parametrize("variant", _PARAMS)
@@ -418,7 +418,7 @@ def test_attack_corpus(variant: str, request: pytest.FixtureRequest, tmp_path: P
         Query(
             target.url,
             _fill(a.sql, target.placeholders),
-            replace(LIMITS, max_rows=LIMITS.max_rows + i),
+            LIMITS._replace(max_rows=LIMITS.max_rows + i),
             False,
         )
         for i, a in enumerate(attacks)

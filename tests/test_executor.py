@@ -378,7 +378,8 @@ def test_worker_frames_and_encoding(tmp_path):
 
 def test_worker_imports_only_what_running_statements_needs(url):
     """A worker's start-up is paid once per worker in every run: it must not import the pool's
-    machinery (subprocess, multiprocessing, pickle) or any stage's libraries."""
+    machinery (subprocess, multiprocessing, pickle), any stage's libraries, or standard modules it
+    does not need (dataclasses with inspect under it, typing, pathlib, urllib, decimal: ~25 ms)."""
     import subprocess
     import sys
 
@@ -388,8 +389,8 @@ def test_worker_imports_only_what_running_statements_needs(url):
         "from sqlfoundry.db.connectors import connector_for\n"
         "from sqlfoundry.db.outcome import Limits\n"
         f"c = connector_for({url!r}); c.open(); assert c.execute('SELECT 1', Limits(), True).rows == [(1,)]\n"
-        "print(sorted(m for m in ('subprocess', 'multiprocessing', 'pickle', 'sqlglot', 'pydantic', 'uuid') "
-        "if m in sys.modules))\n"
+        "print(sorted(m for m in ('subprocess', 'multiprocessing', 'pickle', 'sqlglot', 'pydantic', 'uuid', "
+        "'dataclasses', 'inspect', 'typing', 'pathlib', 'urllib.parse', 'decimal') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -515,3 +516,44 @@ def test_streamed_batch_feeds_more_queries_while_the_workers_run(url, tmp_path):
         assert [o.rows for o in outs][:4] == [[(5,)], [(1,)], [(5,)], [(2,)]]
         assert all(o.cached for o in outs)
         assert not again._workers  # every answer came from the cache: no worker was started
+
+
+def test_trusted_statements_run_in_the_pools_own_process_while_it_waits(url, tmp_path):
+    """Trusted statements (a benchmark's gold) on a SQLite file may be run by the pool's own process
+    while it waits; one that needs longer than the inline budget is handed back and run by a worker
+    under its own limits; untrusted ones never run there."""
+    slow = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 2000000) SELECT count(*) FROM r"
+    many = [Query(url, f"SELECT count(*) + {i} FROM emp", trusted=True) for i in range(300)]
+    with Executor(workers=1, cache=False) as ex:
+        outs = ex.run_batch([*many, Query(url, slow, trusted=True)])
+        assert [o.rows for o in outs[:300]] == [[(200 + i,)] for i in range(300)]
+        assert outs[300].rows == [(2000000,)]  # not cut short by the inline budget
+        assert ex.stats["inline"] > 0
+        inline_before = ex.stats["inline"]
+        untrusted = ex.run_batch([Query(url, f"SELECT count(*) - {i} FROM emp") for i in range(300)])
+        assert [o.rows for o in untrusted] == [[(200 - i,)] for i in range(300)]
+        assert ex.stats["inline"] == inline_before  # nothing untrusted ran in this process
+    with Executor(workers=1, cache=False, chunk_size=4) as ex:
+        # The worker holds 8 statements at a time; this process takes from the back of the queue, so
+        # the slow one first: past the budget it is handed back, and a worker runs it to the end.
+        out = ex.run_batch([Query(url, f"SELECT {i}", trusted=True) for i in range(40)] + [Query(url, slow, trusted=True)])
+        assert [o.rows for o in out] == [[(i,)] for i in range(40)] + [[(2000000,)]]
+        assert ex.stats["inline_handed_back"] == 1 and ex.stats["inline"] > 0
+
+
+def test_pool_shared_with_the_caller_keeps_a_worker_back_until_statements_queue_up(url):
+    with Executor(workers=2, cache=False, share_with_caller=True) as ex:
+        assert len(ex._workers) == 1  # the calling process is the second CPU
+        outs = ex.run_batch([Query(url, f"SELECT id + {i} FROM emp ORDER BY id LIMIT 1") for i in range(600)])
+        assert [o.rows for o in outs] == [[(i,)] for i in range(600)]
+        # Nothing trusted for this process to run, and hundreds of statements waiting: it started.
+        assert ex.stats["workers_added"] == 1 and len(ex._workers) == 2
+
+
+def test_result_cache_file_that_is_damaged_is_started_afresh(tmp_path, url):
+    path = tmp_path / "results.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with Executor(workers=1, cache_path=path) as ex:
+        assert ex.execute(url, "SELECT count(*) FROM dept").rows == [(5,)]
+    with Executor(workers=1, cache_path=path, prestart=False) as again:
+        assert again.execute(url, "SELECT count(*) FROM dept").cached

@@ -8,7 +8,7 @@ read-only transaction does not: several statements in one string, ``SELECT … I
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 from functools import cache
 
 from .outcome import OutcomeStatus
@@ -46,12 +46,11 @@ _COMMAND_WORDS = {
 _SQLGLOT_DIALECT = {"sqlite": "sqlite", "duckdb": "duckdb", "postgres": "postgres", "mysql": "mysql"}
 
 
-@dataclass(frozen=True)
-class Screened:
-    """Why a statement was refused before execution."""
+class Screened(namedtuple("Screened", "status message")):
+    """Why a statement was refused before execution (``status``, ``message``); a named tuple, not a
+    dataclass, for the reason given at :class:`~sqlfoundry.db.outcome.Limits`."""
 
-    status: OutcomeStatus
-    message: str
+    __slots__ = ()
 
 
 def strip_statement(sql: str) -> str:

@@ -7,16 +7,19 @@ callers compare results without holding them.
 from __future__ import annotations
 
 import datetime as _dt
-import decimal
 import marshal
 import math
-from dataclasses import dataclass, field
+import sys
+from collections import namedtuple
 from enum import StrEnum
 from itertools import chain as _chain_mod
 from itertools import repeat as _repeat
-from typing import Any
 
 import xxhash
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: see Limits
+    from typing import Any
 
 
 class OutcomeStatus(StrEnum):
@@ -41,14 +44,15 @@ EXIT_CODES = {
 }
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds for one statement: wall time, rows and bytes fetched, engine memory."""
+class Limits(namedtuple("Limits", "timeout_s max_rows max_bytes memory_mb", defaults=(10.0, 100_000, 64 * 1024 * 1024, 1024))):
+    """Bounds for one statement: wall time, rows and bytes fetched, engine memory. Immutable and
+    hashable; ``limits._replace(timeout_s=...)`` gives a changed copy.
 
-    timeout_s: float = 10.0
-    max_rows: int = 100_000
-    max_bytes: int = 64 * 1024 * 1024
-    memory_mb: int = 1024
+    Like :class:`ExecutionOutcome`, a plain class rather than a dataclass: every worker process
+    imports this module, and ``dataclasses`` (with ``inspect`` under it) would add ~12 ms to the
+    start of each."""
+
+    __slots__ = ()
 
     def key(self) -> tuple:
         return (self.timeout_s, self.max_rows, self.max_bytes)
@@ -58,19 +62,53 @@ class Limits:
         return (self.timeout_s, self.max_rows, self.max_bytes, self.memory_mb)
 
 
-@dataclass
-class ExecutionOutcome:
-    """The typed result of one statement. ``rows`` is None when the caller asked for fingerprints only."""
+_OUTCOME_FIELDS = (
+    "status", "columns", "rows", "row_count", "fingerprint", "ordered_fingerprint", "message", "elapsed_ms",
+    "cached",
+)  # fmt: skip
 
-    status: OutcomeStatus
-    columns: list[str] = field(default_factory=list)
-    rows: list[tuple] | None = None
-    row_count: int = 0
-    fingerprint: str | None = None
-    ordered_fingerprint: str | None = None
-    message: str = ""
-    elapsed_ms: float = 0.0
-    cached: bool = False
+
+class ExecutionOutcome:
+    """The typed result of one statement. ``rows`` is None when the caller asked for fingerprints only.
+
+    Compared field by field, like the dataclass it could be (see :class:`Limits` for why it is not)."""
+
+    __slots__ = _OUTCOME_FIELDS
+
+    def __init__(
+        self,
+        status: OutcomeStatus,
+        columns: list[str] | None = None,
+        rows: list[tuple] | None = None,
+        row_count: int = 0,
+        fingerprint: str | None = None,
+        ordered_fingerprint: str | None = None,
+        message: str = "",
+        elapsed_ms: float = 0.0,
+        cached: bool = False,
+    ):
+        self.status = status
+        self.columns = [] if columns is None else columns
+        self.rows = rows
+        self.row_count = row_count
+        self.fingerprint = fingerprint
+        self.ordered_fingerprint = ordered_fingerprint
+        self.message = message
+        self.elapsed_ms = elapsed_ms
+        self.cached = cached
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in _OUTCOME_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return "ExecutionOutcome(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in _OUTCOME_FIELDS) + ")"
 
     @property
     def ok(self) -> bool:
@@ -140,7 +178,8 @@ def canonical_value(value: Any) -> Any:
         if math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
             return int(value)
         return float(value) if value == value else math.nan  # one NaN, whatever its sign and payload
-    if isinstance(value, decimal.Decimal):
+    decimal = sys.modules.get("decimal")  # no Decimal can exist before someone imports decimal
+    if decimal is not None and isinstance(value, decimal.Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return int(value)
         return float(value)

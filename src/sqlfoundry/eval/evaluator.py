@@ -490,22 +490,17 @@ class _Analyzer:
             return None
         found = self._tree_memo.get(gold.sql)
         if found is None:
-            from ..sql.spider_tree import (
-                orders_rows_from_tree,
-                skills_from_tree,
-                spider_hardness_from_parsed,
-                tree_expresses,
-            )
+            from ..sql import spider_tree
 
             try:
-                level = spider_hardness_from_parsed(tree)
+                level = spider_tree.spider_hardness_from_parsed(tree)
             except (KeyError, IndexError, TypeError, ValueError):
                 level = "unknown"
             skills = order = None
-            if tree_expresses(gold.sql):
+            if spider_tree.tree_expresses(gold.sql):
                 try:
-                    skills = skills_from_tree(tree, gold.sql)
-                    order = orders_rows_from_tree(tree)
+                    skills = spider_tree.skills_from_tree(tree, gold.sql, checked=True)
+                    order = spider_tree.orders_rows_from_tree(tree)
                 except (KeyError, IndexError, TypeError, ValueError):
                     skills = order = None
             found = self._tree_memo[gold.sql] = (level, skills, order)
@@ -867,20 +862,30 @@ _encode_line = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class _CheckpointWriter:
+    """Appends judged examples to the run's checkpoint, created at the first one (so that naming it,
+    which digests the whole input, is not paid before the workers start)."""
+
     FLUSH_S = 0.2
 
-    def __init__(self, path: Path, key: str, append: bool):
+    def __init__(self, path_of: Callable[[], Path], key_of: Callable[[], str], append: bool):
+        self._path_of, self._key_of, self._append = path_of, key_of, append
         self._flushed = time.monotonic()
+        self.path: Path | None = None
+        self.fh: Any = None
+
+    def _open(self) -> None:
+        path = self.path = self._path_of()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not (append and path.is_file())
-        self.path = path
+        fresh = not (self._append and path.is_file())
         self.fh = path.open("w" if fresh else "a", encoding="utf-8")
         if fresh:
-            self.fh.write(json.dumps({"checkpoint_version": CHECKPOINT_VERSION, "run_key": key}) + "\n")
+            self.fh.write(json.dumps({"checkpoint_version": CHECKPOINT_VERSION, "run_key": self._key_of()}) + "\n")
             self.fh.flush()
 
     def write(self, results: Sequence[ExampleResult]) -> None:
         if results:
+            if self.fh is None:
+                self._open()
             self.fh.write(
                 "".join(
                     _encode_line({name: getattr(r, name) for name in _CHECKPOINT_FIELDS}) + "\n"
@@ -895,7 +900,8 @@ class _CheckpointWriter:
                 self._flushed = now
 
     def close(self) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -957,13 +963,17 @@ def load_pairs(config: EvalConfig) -> tuple[list[GoldExample], list[Prediction]]
 
 def evaluate(config: EvalConfig, progress: ProgressHook | None = None) -> EvalResult:
     """Evaluate the prediction file against the gold file named in ``config``."""
+    from ..db.executor import gc_paused
+
     files_key = _files_key(config)
     ex = None
     if files_key is not None and not _all_cached(config, files_key):
         # Workers start now (interpreter + imports), and are ready once the files are read and planned.
         ex = _new_executor(config, prestart=True)
     try:
-        gold, preds = load_pairs(config)
+        # Reading the files allocates a few hundred thousand objects, none of them in cycles.
+        with gc_paused():
+            gold, preds = load_pairs(config)
         result = evaluate_pairs(config, gold, preds, progress, executor=ex)
     finally:
         if ex is not None:
@@ -1001,7 +1011,8 @@ def _new_executor(config: EvalConfig, prestart: bool):
     from ..db.executor import Executor
 
     limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
-    return Executor(workers=config.workers, limits=limits, cache=False, prestart=prestart)
+    # This process judges, analyses and runs gold statements itself: it is one of the CPUs.
+    return Executor(workers=config.workers, limits=limits, cache=False, prestart=prestart, share_with_caller=True)
 
 
 def evaluate_pairs(
@@ -1050,19 +1061,21 @@ def evaluate_pairs(
                 "turn separators and aborts ('number of sessions must equal'); they are counted wrong here"
             )
     limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
-    key = run_key(config, gold, preds)
+    # Worked out when first needed (a digest of every text: ~3 ms on Spider dev), which for a run
+    # with a pool of its caller's is once the first example is judged, while the workers run.
+    key = functools.cache(lambda: run_key(config, gold, preds))
     ex = executor
     if ex is None and gold:
         # The pool's workers start (interpreter + imports, ~50 ms of CPU each) while the gold is
         # planned, unless every statement will most likely come from the result cache; then they
         # start only at a cache miss.
-        ex = _new_executor(config, prestart=not _all_cached(config, key))
+        ex = _new_executor(config, prestart=not _all_cached(config, key()))
     try:
         result = _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started, key)
     finally:
         if ex is not None and ex is not executor:
             ex.close()
-    _remember_finished(config, key)
+    _remember_finished(config, key())
     return result
 
 
@@ -1092,8 +1105,7 @@ def _remember_finished(config: EvalConfig, key: str) -> None:
 
 def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, started, key) -> EvalResult:
     plans = _plan(config, gold, preds, warnings)
-    ckpt_path = _checkpoint_path(config, key)
-    done = load_checkpoint(ckpt_path, key) if config.resume else {}
+    done = load_checkpoint(_checkpoint_path(config, key()), key()) if config.resume else {}
     results: dict[int, ExampleResult] = {}
     for plan in plans:
         if plan.gold.index in done:
@@ -1101,7 +1113,7 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
     todo = [p for p in plans if p.gold.index not in results]
     # Worked out while the pool waits for its workers (the Executor's idle hook).
     analysis = _Analysis(config, todo, warnings)
-    writer = _CheckpointWriter(ckpt_path, key, append=config.resume and bool(done))
+    writer = _CheckpointWriter(lambda: _checkpoint_path(config, key()), key, append=config.resume and bool(done))
     judge = _Judge(config, analysis, results, writer)
     stats: Counter = Counter(resumed=len(results))
     result_cache = _ResultCache(config.resolved_cache_dir / RESULTS_CACHE if config.use_cache else None)
@@ -1139,10 +1151,12 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
         result_cache.close()
     ordered = [results[p.gold.index] for p in plans]
     _summarize_warnings(config, ordered, warnings)
-    try:
-        ckpt_path.unlink()  # a finished run needs no checkpoint: its results are returned
-    except OSError:
-        pass
+    if writer.path is not None or config.resume:
+        try:
+            # A finished run needs no checkpoint: its results are returned.
+            (writer.path or _checkpoint_path(config, key())).unlink()
+        except OSError:
+            pass
     return EvalResult(
         config=config.summary(),
         examples=ordered,
@@ -1212,7 +1226,21 @@ class _ResultCache:
     def lookup(self, queries: Sequence[Any], fresh: Sequence[bool]) -> tuple[list[tuple | None], list[Any]]:
         """Cache keys (None where ``fresh[i]``: neither read nor stored, e.g. a prediction timed
         afresh) and cached outcomes (None for a miss) of ``queries``, read in one go."""
-        keys = [None if f else self.key(q.url, q.sql, q.limits) for q, f in zip(queries, fresh, strict=True)]
+        from ..db.executor import normalize_for_cache
+
+        # self.key, inlined: ~2,000 keys per Spider dev run.
+        identity, limits_key, keys = self._identity, {}, []
+        for q, f in zip(queries, fresh, strict=True):
+            if f:
+                keys.append(None)
+                continue
+            ident = identity.get(q.url)
+            lk = limits_key.get(q.limits)
+            if ident is None or lk is None:
+                keys.append(self.key(q.url, q.sql, q.limits))
+                limits_key[q.limits] = q.limits.key()
+            else:
+                keys.append((ident, normalize_for_cache(q.sql), lk))
         looked = [k for k in keys if k is not None]
         hits = iter(self.cache.get_many(looked, need_rows=True) if looked else [])
         return keys, [None if k is None else next(hits) for k in keys]
@@ -1277,7 +1305,9 @@ def _run_chunk(config, chunk, ex, result_cache, limits, tick, judge: _Judge, sta
                 if sql is None:
                     continue
                 for d, db in enumerate(plan.databases):
-                    queries.append(Query(_sqlite_url(db), sql, limits, True))
+                    # Gold SQL comes from the benchmark's file, not from a model: the pool may run it
+                    # in this process while it waits.
+                    queries.append(Query(_sqlite_url(db), sql, limits, True, trusted=not kind))
                     slots.append((pi, kind, d))
                     hit_stats.append("pred_cache_hits" if kind else "gold_cache_hits")
                     fresh.append(bool(kind) and config.fresh_predictions)

@@ -164,12 +164,17 @@ def _col_units(val_unit: Any) -> list[Any]:
     return [c for c in val_unit[1:] if isinstance(c, list)]
 
 
-def skills_from_tree(sql: dict[str, Any], text: str) -> list[str] | None:
+def skills_from_tree(sql: dict[str, Any], text: str, checked: bool = False) -> list[str] | None:
     """The sorted skill names (as :func:`sqlfoundry.sql.skills.sql_skills` names them) of a query
     given Spider's tree for it, or None when :func:`tree_expresses` says the tree cannot hold the
-    whole query or holds an IS condition (parse the text instead)."""
-    if not tree_expresses(text):
+    whole query or holds an IS condition (parse the text instead). ``checked``: the caller has
+    already seen :func:`tree_expresses` say yes for ``text``."""
+    if not checked and not tree_expresses(text):
         return None
+    return _skills(sql)
+
+
+def _skills(sql: dict[str, Any]) -> list[str] | None:
     queries: list[tuple[dict[str, Any], bool]] = []
     _walk_queries(sql, False, queries)
     found = {"projection"}

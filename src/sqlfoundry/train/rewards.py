@@ -495,7 +495,8 @@ class RewardContext:
                         if out.status is OutcomeStatus.TIMEOUT:
                             self.stats["timeouts"] += 1
                         if out.rows is not None and len(out.rows) > self.memo_max_rows:
-                            out = replace(out, rows=None)
+                            out = out.copy()
+                            out.rows = None
                         self._remember(self._pred, key, out, self.memo_size)
             return gold_out, pred_out
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..outcome import ExecutionOutcome, Fingerprinter, Limits, OutcomeStatus, canonical_row, canonical_rows
 from ..url import DatabaseURL
 
-if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and the pydantic models are not imported in every worker
+    from typing import Any, ClassVar
+
     from ..schema_model import Table
 
 _OK = OutcomeStatus.OK

@@ -7,16 +7,16 @@ import os
 import re
 import sqlite3
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 from ...errors import DatabaseUnavailableError
 from ..guard import screen_statement
 from ..outcome import ExecutionOutcome, Limits, OutcomeStatus
 from .base import Connector, TooLarge, fetch_bounded
 
-if TYPE_CHECKING:  # pydantic models: imported where a catalog is built, not in every worker
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and the pydantic models are not imported in every worker
+    from typing import Any, ClassVar
+
     from ..schema_model import ForeignKey, Table
 
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE}
@@ -47,6 +47,18 @@ def _authorizer(action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> 
     return sqlite3.SQLITE_DENY
 
 
+_URI_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
+def _uri_path(path: str) -> str:
+    """A path quoted for a ``file:`` URI (urllib loaded only for unusual characters)."""
+    if _URI_SAFE.fullmatch(path):
+        return path
+    from urllib.parse import quote
+
+    return quote(path)
+
+
 def _decode_lossy(b: bytes) -> str:
     return b.decode(errors="ignore")
 
@@ -62,12 +74,12 @@ class SQLiteConnector(Connector):
         self._length_limit = -1
 
     def open(self) -> None:
-        path = Path(self.url.path or "")
-        if not path.is_file():
-            raise DatabaseUnavailableError(f"SQLite database {str(path)!r} does not exist (from {self.url.display})")
+        path = self.url.path or ""
+        if not os.path.isfile(path):
+            raise DatabaseUnavailableError(f"SQLite database {path!r} does not exist (from {self.url.display})")
         if not os.access(path, os.R_OK):
-            raise DatabaseUnavailableError(f"SQLite database {str(path)!r} is not readable")
-        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+            raise DatabaseUnavailableError(f"SQLite database {path!r} is not readable")
+        uri = f"file:{_uri_path(os.path.realpath(path))}?mode=ro"
         if self.url.option("immutable") in ("1", "true"):
             uri += "&immutable=1"
         try:
