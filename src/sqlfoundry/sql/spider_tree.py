@@ -118,7 +118,7 @@ def spider_hardness_from_parsed(sql: dict[str, Any]) -> str:
 # skills
 
 _LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]")
-_CALL = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\s*\(")
+_CALL = re.compile(r"([a-z_][a-z_0-9]*)\s*\(")
 #: words a "(" may follow in a query the tree can express: the five aggregates and keywords before a
 #: parenthesised subquery, list or condition
 _CALL_OK = frozenset(
@@ -133,8 +133,14 @@ def tree_expresses(text: str) -> bool:
     """Whether Spider's tree can hold everything in this query text: no function but the five
     aggregates, no CASE, CTE, window, cast or string concatenation (checked outside string literals
     and quoted names). Spider's parser rejects such queries, but a tree may come from elsewhere."""
-    bare = _LITERALS.sub(" '' ", text) if any(q in text for q in "'\"`[") else text
-    low = bare.lower()
+    # The whole text first: literals and quoted names only add words, so a text that passes as it
+    # is passes without them; only the few that do not are looked at again without them.
+    if _expresses(text.lower()):
+        return True
+    return any(q in text for q in "'\"`[") and _expresses(_LITERALS.sub(" '' ", text).lower())
+
+
+def _expresses(low: str) -> bool:
     # Substring tests first: the regular expressions run only on the few queries that need them.
     if any(hint in low for hint in _UNEXPRESSIBLE_HINTS) and _UNEXPRESSIBLE.search(low):
         return False
