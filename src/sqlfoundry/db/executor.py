@@ -369,15 +369,19 @@ class Executor:
     the pool waits before killing the worker as a last resort. ``prestart`` starts the workers at once
     (in the background) rather than at the first batch. ``share_with_caller``: the calling process
     counts as one of the ``workers`` CPUs, since it runs trusted statements itself while it waits
-    (see :meth:`run_batch`); the pool then keeps one worker fewer, and starts that one only when
-    untrusted statements queue up with nothing left for the caller to run. Use as a context
-    manager, or call :meth:`close`.
+    (see :meth:`run_batch`); the pool then keeps one worker fewer, and starts that one when
+    untrusted statements queue up with nothing left for the caller to run, or when those queued
+    would keep the running workers busy for over :attr:`KEPT_BACK_START_S` at the mean time of the
+    statements answered so far. Use as a context manager, or call :meth:`close`.
     """
 
     #: seconds a trusted statement may run in the pool's own process before it is left to a worker
     INLINE_BUDGET_S = 0.01
     #: connections the pool's own process keeps open for trusted statements
     _INLINE_CONNECTIONS = 8
+    #: with ``share_with_caller``, the worker kept back starts once the queued untrusted statements
+    #: would keep the running workers busy this long (it costs ~43 ms of CPU to start)
+    KEPT_BACK_START_S = 0.1
 
     def __init__(
         self,
@@ -676,6 +680,21 @@ class Executor:
                 return True
             return False
 
+        def add_worker() -> None:
+            self._ensure_workers(len(workers) + 1)
+            workers[:] = self._workers[: len(workers) + 1]
+            self.stats["workers_added"] += 1
+            refill(workers[-1])
+
+        def long_queue() -> bool:
+            """Whether the statements this process may not run would keep the workers busy for
+            longer than KEPT_BACK_START_S, at the mean time of those answered so far."""
+            if worker_n < 64:
+                return False
+            waiting = sum(1 for q in pending.values() for t in q if not t.trusted)
+            return waiting * (worker_ms / worker_n) / 1000.0 > self.KEPT_BACK_START_S * len(workers)
+
+        worker_ms, worker_n = 0.0, 0
         idle_armed = idle is not None
         while True:
             if more is not None and sum(map(len, pending.values())) < low_water:
@@ -710,10 +729,7 @@ class Executor:
                 if not worked and len(workers) < n_max and sum(map(len, pending.values())) >= 2 * self.chunk_size:
                     # Nothing here for this process to run, and statements queue up: the worker kept
                     # back for it starts after all.
-                    self._ensure_workers(len(workers) + 1)
-                    workers[:] = self._workers[: len(workers) + 1]
-                    self.stats["workers_added"] += 1
-                    refill(workers[-1])
+                    add_worker()
                     worked = True
                 if not worked:
                     ready = wait(conns, timeout=max(0.0, next_deadline - now))
@@ -734,7 +750,10 @@ class Executor:
                         for task_id, wire in msg:
                             head = w.inflight.popleft()
                             assert head.index == task_id
-                            finish(task_id, from_wire(wire))
+                            out = from_wire(wire)
+                            worker_ms += out.elapsed_ms
+                            worker_n += 1
+                            finish(task_id, out)
                             remaining -= 1
                         if not w.inflight:
                             break
@@ -756,6 +775,8 @@ class Executor:
                     requeue(rest)
                     w = nw
                 refill(w)
+            if ready and len(workers) < n_max and long_queue():
+                add_worker()  # long statements queue up: the worker kept back starts after all
             now = time.monotonic()
             for w in list(workers):
                 if w.inflight and now > w.deadline(self.grace_s) and not w.conn.poll():
