@@ -4,20 +4,16 @@ properties every rationale keeps (deterministic, ends with the record's own SQL,
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.db.connectors import connector_for
 from sqlfoundry.db.schema import introspect
 from sqlfoundry.db.schema_model import Schema
 from sqlfoundry.synth.cot import rationale_from_sql
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER = BENCHMARKS / "spider_dev"
 
 

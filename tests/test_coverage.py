@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from benchdata import BENCHMARKS
 from sqlfoundry.records import Record
 from sqlfoundry.synth.coverage import coverage, coverage_from_files, sql_constructs
 from sqlfoundry.synth.data_cli import coverage_app
 from sqlfoundry.synth.export import write_jsonl
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER_DEV = BENCHMARKS / "spider_dev" / "dev.json"
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.errors import InputFormatError
 from sqlfoundry.records import Record
 from sqlfoundry.synth.decontaminate import (
@@ -20,9 +19,6 @@ from sqlfoundry.synth.decontaminate import (
     sql_key,
 )
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER_DEV = BENCHMARKS / "spider_dev" / "dev.json"
 
 EVAL_QUESTION = "What are the names of the singers who performed in a concert in 2014?"

@@ -3,16 +3,13 @@ scored exactly as the official test-suite evaluator scores them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.eval import EvalConfig, evaluate
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER = BENCHMARKS / "spider_dev"
 
 pytestmark = [

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from benchdata import BENCHMARKS
 from sqlfoundry.db.connectors import connector_for
 from sqlfoundry.db.schema import introspect, schema_to_ddl
 from sqlfoundry.db.spider_tables import read_tables_json
@@ -26,9 +25,6 @@ from sqlfoundry.synth.prompt import (
 )
 from sqlfoundry.synth.stats import dataset_stats, read_rejections, stats_for_path
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER_DEV = BENCHMARKS / "spider_dev" / "dev.json"
 BIRD_DEV = BENCHMARKS / "bird" / "dev" / "dev.json"
 

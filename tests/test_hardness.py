@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.sql.hardness import (
     HardnessCounts,
     hardness_counts,
@@ -19,7 +19,7 @@ from sqlfoundry.sql.hardness import (
 )
 from sqlfoundry.sql.normalize import SQLParseError
 
-SPIDER_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "spider_dev" / "dev.json"
+SPIDER_DEV = BENCHMARKS / "spider_dev" / "dev.json"
 
 
 @pytest.mark.parametrize(

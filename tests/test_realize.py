@@ -5,15 +5,14 @@ properties over Spider dev (faithful literals, supported rate, determinism, spee
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import time
-from pathlib import Path
 
 import pytest
 from sqlglot import exp
 
+from benchdata import BENCHMARKS
 from sqlfoundry.db.connectors import connector_for
 from sqlfoundry.db.schema import introspect
 from sqlfoundry.db.schema_model import Column, Schema, Table
@@ -22,9 +21,6 @@ from sqlfoundry.synth import names
 from sqlfoundry.synth.realize import STYLES, realize_question
 from sqlfoundry.synth.types import UnsupportedSQL
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER = BENCHMARKS / "spider_dev"
 
 

@@ -4,7 +4,6 @@ and quote values that exist in the data."""
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import sqlite3
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
+from benchdata import BENCHMARKS
 from sqlfoundry.db.connectors import connector_for
 from sqlfoundry.db.example import build_example_db
 from sqlfoundry.db.executor import Executor, Query
@@ -32,9 +32,6 @@ from sqlfoundry.synth.sampler import (
 )
 from sqlfoundry.synth.types import REASONING_SKILLS, SampledQuery
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER_DB = BENCHMARKS / "spider_dev" / "database"
 
 #: every skill sql_skills can report that the sampler's recipes must exercise

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.db.connectors import connector_for
 from sqlfoundry.db.example import build_example_db
 from sqlfoundry.db.schema import (
@@ -30,9 +30,6 @@ from sqlfoundry.db.spider_tables import (
 )
 from sqlfoundry.errors import SchemaFormatError
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER_TABLES = BENCHMARKS / "spider_dev" / "tables.json"
 BIRD_TABLES = BENCHMARKS / "bird" / "dev" / "dev_tables.json"
 CONCERT_SINGER = BENCHMARKS / "spider_dev" / "database" / "concert_singer" / "concert_singer.sqlite"

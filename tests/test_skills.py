@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.sql.normalize import (
     SQLParseError,
     collapse_whitespace,
@@ -19,7 +19,7 @@ from sqlfoundry.sql.normalize import (
 )
 from sqlfoundry.sql.skills import COMPLEXITY_LEVELS, SKILLS, complexity_counts, sql_complexity, sql_skills
 
-SPIDER_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "spider_dev" / "dev.json"
+SPIDER_DEV = BENCHMARKS / "spider_dev" / "dev.json"
 
 CASES = [
     ("SELECT name FROM singer", ["projection"], "simple"),

@@ -4,11 +4,10 @@ every Spider dev example, and on hand-made trees for what dev does not hold."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
+from benchdata import BENCHMARKS
 from sqlfoundry.sql.compare import gold_orders_rows
 from sqlfoundry.sql.hardness import spider_hardness
 from sqlfoundry.sql.skills import sql_skills
@@ -19,9 +18,6 @@ from sqlfoundry.sql.spider_tree import (
     tree_expresses,
 )
 
-BENCHMARKS = Path(
-    os.environ.get("SQLFOUNDRY_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks")
-)
 SPIDER_DEV = BENCHMARKS / "spider_dev" / "dev.json"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from benchdata import BENCHMARKS
 from sqlfoundry.eval.testsuite import (
     MUTATION_KINDS,
     TestSuiteError,
@@ -22,7 +23,7 @@ from sqlfoundry.eval.testsuite import (
 from sqlfoundry.eval.testsuite_cli import app, read_gold_sqls
 from sqlfoundry.sql.compare import compare_results, gold_orders_rows
 
-SPIDER = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "spider_dev"
+SPIDER = BENCHMARKS / "spider_dev"
 
 COMPANY_DDL = """
 CREATE TABLE department (
