@@ -487,11 +487,12 @@ class Executor:
 
     def _run_batch(
         self,
-        queries: list[Query],
+        first: Sequence[Query],
         progress: Callable[[int, ExecutionOutcome], None] | None,
         idle: Callable[[], bool] | None = None,
         more: Callable[[], Sequence[Query] | None] | None = None,
     ) -> list[ExecutionOutcome]:
+        queries: list[Query] = []  # the batch so far: ``first``, then what ``more`` hands over
         results: list[ExecutionOutcome | None] = []
         keys: dict[int, tuple] = {}
         first_of: dict[tuple, int] = {}
@@ -520,11 +521,10 @@ class Executor:
         def take(new: Sequence[Query]) -> int:
             """Number the new queries on, answer what needs no worker, queue the rest."""
             start = len(queries)
-            if new is not queries:
-                queries.extend(new)
-            results.extend([None] * (len(queries) - len(results)))
+            queries.extend(new)
+            results.extend([None] * len(new))
             n_pending = 0
-            for i in range(start if new is not queries else 0, len(queries)):
+            for i in range(start, len(queries)):
                 q = queries[i]
                 parsed = self._parse(q.url)
                 if parsed is None:
@@ -565,7 +565,7 @@ class Executor:
             new = more() if more is not None else None
             return None if new is None else take(list(new))
 
-        n_pending = take(queries)
+        n_pending = take(first)
         if n_pending or more is not None:
             self._dispatch(pending, n_pending, finish, idle, take_more if more is not None else None)
             if self.cache is not None:
