@@ -369,18 +369,21 @@ class Executor:
     the pool waits before killing the worker as a last resort. ``prestart`` starts the workers at once
     (in the background) rather than at the first batch. ``share_with_caller``: the calling process
     counts as one of the ``workers`` CPUs, since it runs trusted statements itself while it waits
-    (see :meth:`run_batch`); the pool then keeps one worker fewer, and starts that one when
-    untrusted statements queue up with nothing left for the caller to run, or when those queued
-    would keep the running workers busy for over :attr:`KEPT_BACK_START_S` at the mean time of the
-    statements answered so far. Use as a context manager, or call :meth:`close`.
+    (see :meth:`run_batch`); the pool then starts one worker fewer (and at most
+    :attr:`START_WORKERS`), and adds one when untrusted statements queue up with nothing left for
+    the caller to run, or whenever the queued statements would keep the running workers busy for
+    over :attr:`KEPT_BACK_START_S` at the mean time of those answered so far. Use as a context
+    manager, or call :meth:`close`.
     """
 
     #: seconds a trusted statement may run in the pool's own process before it is left to a worker
     INLINE_BUDGET_S = 0.01
     #: connections the pool's own process keeps open for trusted statements
     _INLINE_CONNECTIONS = 8
-    #: with ``share_with_caller``, the worker kept back starts once the queued untrusted statements
-    #: would keep the running workers busy this long (it costs ~43 ms of CPU to start)
+    #: with ``share_with_caller``: at most this many workers start at once, and one more starts
+    #: whenever the queued statements would keep the running ones busy for over KEPT_BACK_START_S
+    #: (each costs ~43 ms of CPU to start, and a short evaluation is over before 15 of them are useful)
+    START_WORKERS = 4
     KEPT_BACK_START_S = 0.1
 
     def __init__(
@@ -407,7 +410,11 @@ class Executor:
         self.stats = collections.Counter()
         if prestart:
             # Workers start in the background (interpreter + imports) while the caller prepares work.
-            self._ensure_workers(max(1, self.n_workers - 1) if share_with_caller else self.n_workers)
+            self._ensure_workers(self._first_workers(self.n_workers))
+
+    def _first_workers(self, n_max: int) -> int:
+        """Workers a batch that may use ``n_max`` starts with (see ``share_with_caller``)."""
+        return min(max(1, n_max - 1), self.START_WORKERS) if self.share_with_caller else n_max
 
     # -- lifecycle --------------------------------------------------------------------------------
     def __enter__(self) -> Executor:
@@ -609,7 +616,7 @@ class Executor:
         """Run the queued tasks across the workers; ``more()`` queues further ones (their number, or
         None when there are no more) and is asked whenever fewer than two chunks per worker wait."""
         n_max = self.n_workers if more is not None else min(self.n_workers, n_pending)
-        n_workers = max(1, n_max - 1) if self.share_with_caller else n_max
+        n_workers = self._first_workers(n_max)
         # Started at the first task: a streamed batch whose answers all come from the cache needs none.
         workers: list[_Worker] = []
         remaining = n_pending
@@ -687,11 +694,11 @@ class Executor:
             refill(workers[-1])
 
         def long_queue() -> bool:
-            """Whether the statements this process may not run would keep the workers busy for
-            longer than KEPT_BACK_START_S, at the mean time of those answered so far."""
+            """Whether the queued statements would keep the running workers busy for longer than
+            KEPT_BACK_START_S, at the mean time of those answered so far."""
             if worker_n < 64:
                 return False
-            waiting = sum(1 for q in pending.values() for t in q if not t.trusted)
+            waiting = sum(map(len, pending.values()))
             return waiting * (worker_ms / worker_n) / 1000.0 > self.KEPT_BACK_START_S * len(workers)
 
         worker_ms, worker_n = 0.0, 0
@@ -776,7 +783,7 @@ class Executor:
                     w = nw
                 refill(w)
             if ready and len(workers) < n_max and long_queue():
-                add_worker()  # long statements queue up: the worker kept back starts after all
+                add_worker()  # long statements queue up: one more worker starts
             now = time.monotonic()
             for w in list(workers):
                 if w.inflight and now > w.deadline(self.grace_s) and not w.conn.poll():
