@@ -557,3 +557,17 @@ def test_result_cache_file_that_is_damaged_is_started_afresh(tmp_path, url):
         assert ex.execute(url, "SELECT count(*) FROM dept").rows == [(5,)]
     with Executor(workers=1, cache_path=path, prestart=False) as again:
         assert again.execute(url, "SELECT count(*) FROM dept").cached
+
+
+def test_pool_shared_with_the_caller_starts_few_workers_and_grows_while_work_queues(url):
+    with Executor(workers=8, cache=False, share_with_caller=True) as ex:
+        assert len(ex._workers) == Executor.START_WORKERS  # not 7: a short batch is over before they help
+        quick = ex.run_batch([Query(url, f"SELECT {i}", trusted=True) for i in range(200)])
+        assert [o.rows for o in quick] == [[(i,)] for i in range(200)]
+        assert len(ex._workers) == Executor.START_WORKERS  # nothing queued long enough to add one
+        slow = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 20000 + {}) SELECT count(*) FROM r"
+        # More than the running workers hold at once (2 chunks of 64 each): the rest waits in the queue,
+        # ~1.5 ms a statement, so one more worker is worth starting.
+        outs = ex.run_batch([Query(url, slow.format(i)) for i in range(900)])
+        assert [o.rows for o in outs] == [[(20000 + i,)] for i in range(900)]
+        assert len(ex._workers) > Executor.START_WORKERS and ex.stats["workers_added"] >= 1
