@@ -423,24 +423,51 @@ def test_canonical_values_are_plain_builtins():
 def test_result_cache_reads_outcomes_stored_whole_by_earlier_versions(tmp_path, url):
     """Outcomes are stored as their wire tuple; a cache file written with whole pickled outcomes (the
     earlier format) is still served."""
+    import dataclasses
     import pickle
 
+    import sqlfoundry.db.outcome as outcome_module
     from sqlfoundry.db.executor import ResultCache
+
+    # The earlier format: a whole pickled ExecutionOutcome, when it was a dataclass (state as a dict).
+    @dataclasses.dataclass
+    class ExecutionOutcome_v1:  # noqa: N801
+        status: OutcomeStatus
+        columns: list
+        rows: list | None = None
+        row_count: int = 0
+        fingerprint: str | None = None
+        ordered_fingerprint: str | None = None
+        message: str = ""
+        elapsed_ms: float = 0.0
+        cached: bool = False
+
+    ExecutionOutcome_v1.__module__, ExecutionOutcome_v1.__qualname__ = outcome_module.__name__, "ExecutionOutcome"
+    current = outcome_module.ExecutionOutcome
+    outcome_module.ExecutionOutcome = ExecutionOutcome_v1  # type: ignore[misc]
+    try:
+        old_blob = pickle.dumps(ExecutionOutcome_v1(OutcomeStatus.OK, ["b"], [(2.5,)], 1, "fp2", "ofp2", "", 2.0), 5)
+    finally:
+        outcome_module.ExecutionOutcome = current  # type: ignore[misc]
 
     path = tmp_path / "results.sqlite"
     cache = ResultCache(path)
     new = ExecutionOutcome(OutcomeStatus.OK, ["a"], [(1, "x", None)], 1, "fp", "ofp", "", 1.5)
-    old = ExecutionOutcome(OutcomeStatus.OK, ["b"], [(2.5,)], 1, "fp2", "ofp2", "", 2.0)
     cache.put_many([(("db", "SELECT a", (1,)), new)])
-    cache._db.execute(
-        "INSERT INTO results VALUES (?, ?)", (repr(("db", "SELECT b", (1,))), pickle.dumps(old, protocol=5))
-    )
+    cache._db.execute("INSERT INTO results VALUES (?, ?)", (repr(("db", "SELECT b", (1,))), old_blob))
+    cache._db.execute("INSERT INTO results VALUES (?, ?)", (repr(("db", "SELECT c", (1,))), b"\x80garbage"))
     cache.close()
     again = ResultCache(path)
-    got_new, got_old = again.get_many([("db", "SELECT a", (1,)), ("db", "SELECT b", (1,))], need_rows=True)
+    got_new, got_old, got_bad = again.get_many(
+        [("db", "SELECT a", (1,)), ("db", "SELECT b", (1,)), ("db", "SELECT c", (1,))], need_rows=True
+    )
     again.close()
     assert (got_new.rows, got_new.fingerprint, got_new.cached) == ([(1, "x", None)], "fp", True)
+    assert isinstance(got_old, ExecutionOutcome)
     assert (got_old.columns, got_old.rows, got_old.elapsed_ms, got_old.cached) == (["b"], [(2.5,)], 2.0, True)
+    assert got_bad is None  # an entry that cannot be read is a miss, not an error
+    # Pickling the current class round-trips too.
+    assert pickle.loads(pickle.dumps(new)) == new
 
 
 def test_statements_given_as_str_subclasses_still_run(ex, url):

@@ -235,11 +235,15 @@ def _wait_for_exits(procs: Sequence[subprocess.Popen], timeout_s: float) -> None
 # ------------------------------------------------------------------------------------------------
 
 
-def _load_outcome(blob: bytes) -> ExecutionOutcome:
+def _load_outcome(blob: bytes) -> ExecutionOutcome | None:
     """A stored outcome: its wire tuple (marshal, or pickle when marshal refused a value), or a whole
-    pickled ExecutionOutcome as caches written before the wire form hold."""
-    value = decode(blob)
-    return value if isinstance(value, ExecutionOutcome) else ExecutionOutcome.from_wire(value)
+    pickled ExecutionOutcome as caches written before the wire form hold; None for an entry that
+    cannot be read (it only costs a re-execution)."""
+    try:
+        value = decode(blob)
+        return value if isinstance(value, ExecutionOutcome) else ExecutionOutcome.from_wire(value)
+    except Exception:
+        return None
 
 
 class ResultCache:
@@ -292,7 +296,8 @@ class ResultCache:
                 row = self._db.execute("SELECT outcome FROM results WHERE key = ?", (self._disk_key(key),)).fetchone()
                 if row is not None:
                     hit = _load_outcome(row[0])
-                    self._remember(key, hit)
+                    if hit is not None:
+                        self._remember(key, hit)
             return self._served(key, hit, need_rows)
 
     def _served(self, key: tuple, hit: ExecutionOutcome | None, need_rows: bool) -> ExecutionOutcome | None:
@@ -317,7 +322,9 @@ class ResultCache:
                     for dk, blob in self._db.execute(
                         f"SELECT key, outcome FROM results WHERE key IN ({marks})", list(part)
                     ):
-                        self._remember(part[dk], _load_outcome(blob))
+                        outcome = _load_outcome(blob)
+                        if outcome is not None:
+                            self._remember(part[dk], outcome)
             # What the disk did not hold is a miss: no second query per key.
             mem = self._mem
             return [self._served(k, mem.get(k), need_rows) for k in keys]

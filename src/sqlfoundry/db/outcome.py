@@ -107,6 +107,16 @@ class ExecutionOutcome:
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _OUTCOME_FIELDS}
+
+    def __setstate__(self, state: Any) -> None:
+        # A dict: this class's own pickles, and those of the dataclass it used to be (result caches
+        # written by earlier versions hold them); (None, slots) is the default form for slots.
+        if isinstance(state, tuple) and len(state) == 2:
+            state = {**(state[0] or {}), **(state[1] or {})}
+        self.__init__(**{name: state[name] for name in _OUTCOME_FIELDS if name in state})
+
     def __repr__(self) -> str:
         return "ExecutionOutcome(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in _OUTCOME_FIELDS) + ")"
 
