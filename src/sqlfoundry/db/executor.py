@@ -73,6 +73,12 @@ def normalize_for_cache(sql: str) -> str:
     return s
 
 
+def statement_key(identity: str, sql: str, limits: Limits) -> tuple:
+    """The cache and deduplication key of a statement: database identity (see
+    :func:`database_identity`), normalized SQL, and the limits that shape its outcome."""
+    return (identity, normalize_for_cache(sql), limits.key())
+
+
 def database_identity(url: DatabaseURL) -> str:
     """Cache identity of a database: files by path, size and modification time; servers by address
     (both with the fingerprint version, so cached outcomes never mix fingerprint formats)."""
@@ -551,7 +557,7 @@ class Executor:
                 ident = identities.get(q.url)
                 if ident is None:
                     ident = identities[q.url] = database_identity(parsed)
-                key = (ident, normalize_for_cache(q.sql), limits.key())
+                key = statement_key(ident, q.sql, limits)
                 lead = first_of.get(key)
                 if lead is not None:
                     self.stats["deduplicated"] += 1

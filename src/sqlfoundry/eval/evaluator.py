@@ -1215,32 +1215,18 @@ class _ResultCache:
         self._identity: dict[str, str] = {}
 
     def key(self, url: str, sql: str, limits: Limits) -> tuple:
-        from ..db.executor import database_identity, normalize_for_cache
+        from ..db.executor import database_identity, statement_key
         from ..db.url import parse_url
 
         ident = self._identity.get(url)
         if ident is None:
             ident = self._identity[url] = database_identity(parse_url(url))
-        return (ident, normalize_for_cache(sql), limits.key())
+        return statement_key(ident, sql, limits)
 
     def lookup(self, queries: Sequence[Any], fresh: Sequence[bool]) -> tuple[list[tuple | None], list[Any]]:
         """Cache keys (None where ``fresh[i]``: neither read nor stored, e.g. a prediction timed
         afresh) and cached outcomes (None for a miss) of ``queries``, read in one go."""
-        from ..db.executor import normalize_for_cache
-
-        # self.key, inlined: ~2,000 keys per Spider dev run.
-        identity, limits_key, keys = self._identity, {}, []
-        for q, f in zip(queries, fresh, strict=True):
-            if f:
-                keys.append(None)
-                continue
-            ident = identity.get(q.url)
-            lk = limits_key.get(q.limits)
-            if ident is None or lk is None:
-                keys.append(self.key(q.url, q.sql, q.limits))
-                limits_key[q.limits] = q.limits.key()
-            else:
-                keys.append((ident, normalize_for_cache(q.sql), lk))
+        keys = [None if f else self.key(q.url, q.sql, q.limits) for q, f in zip(queries, fresh, strict=True)]
         looked = [k for k in keys if k is not None]
         hits = iter(self.cache.get_many(looked, need_rows=True) if looked else [])
         return keys, [None if k is None else next(hits) for k in keys]
