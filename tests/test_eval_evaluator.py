@@ -184,7 +184,9 @@ def test_gold_results_come_from_the_cache_on_a_second_run(spider_files):
     assert (root / "c2" / "results.sqlite").is_file()
     # Prediction outcomes are kept too (timeouts never are), unless fresh ones are asked for.
     assert second.stats["pred_cache_hits"] == second.stats["pred_statements"] > 0
-    ran = [e for e in second.examples if e.judged and e.pred_sql and e.outcome not in ("abstained", "timeout")]
+    ran = [
+        e for e in second.examples if e.judged and e.pred_sql and e.outcome not in ("abstained", "timeout")
+    ]
     assert ran and all(e.pred_cached for e in ran)
     fresh = evaluate(EvalConfig(**{**cfg.__dict__, "fresh_predictions": True}))
     assert fresh.stats.get("pred_cache_hits", 0) == 0
@@ -364,7 +366,17 @@ class Killed(Exception):
     pass
 
 
-def test_resume_after_a_kill(tmp_path):
+@pytest.mark.parametrize("starved", [False, True], ids=["analysis-in-idle-time", "analysis-starved"])
+def test_resume_after_a_kill(tmp_path, monkeypatch, starved):
+    """Everything executed before an interruption is checkpointed, even where the gold analysis
+    (which judging waits for) got no idle time to run in before it."""
+    if starved:
+        from sqlfoundry.eval import evaluator as ev
+
+        step = ev._Analysis.step
+        monkeypatch.setattr(
+            ev._Analysis, "step", lambda self, slice_s=None: False if slice_s is None else step(self, slice_s)
+        )
     make_db(tmp_path / "db" / "shop" / "shop.sqlite")
     n = 40
     gold = [{"db_id": "shop", "query": f"SELECT name FROM items WHERE id = {i % 5 + 1}"} for i in range(n)]
@@ -396,6 +408,7 @@ def test_resume_after_a_kill(tmp_path):
     assert resumed.stats["resumed"] == len(lines) - 1
     fresh = evaluate(EvalConfig(**{**cfg, "checkpoint": tmp_path / "other.jsonl"}))
     assert [e.correct for e in resumed.examples] == [e.correct for e in fresh.examples]
+
     # A checkpoint keeps what judging decided; the rest comes back from the run's own input.
     def fields(e):
         return (e.db_id, e.question, e.gold_sql, e.pred_sql, e.outcome, e.difficulty, e.skills, e.n_databases)
@@ -516,7 +529,11 @@ def test_a_finished_run_is_remembered_so_its_repeat_starts_no_workers(spider_fil
     pred = tmp_path / "pred.sql"
     pred.write_text((root / "pred.sql").read_text())
     cfg = EvalConfig(
-        gold=root / "gold.json", pred=pred, db_dir=root / "database", workers=WORKERS, cache_dir=tmp_path / "c"
+        gold=root / "gold.json",
+        pred=pred,
+        db_dir=root / "database",
+        workers=WORKERS,
+        cache_dir=tmp_path / "c",
     )
     assert not _all_cached(cfg, _files_key(cfg))
     first = evaluate(cfg)
@@ -548,7 +565,9 @@ def test_a_failing_gold_analysis_surfaces_as_the_runs_error(spider_files, tmp_pa
         evaluate(cfg)
 
 
-def test_results_waiting_for_a_slow_analysis_stay_bounded(spider_files, spider_results, tmp_path, monkeypatch):
+def test_results_waiting_for_a_slow_analysis_stay_bounded(
+    spider_files, spider_results, tmp_path, monkeypatch
+):
     """While the gold analysis is still running, judged-later outcomes (with their rows) wait in
     memory; a run waits for the analysis rather than hold more than about three chunks of them."""
     from sqlfoundry.eval import evaluator
@@ -624,7 +643,9 @@ def test_a_run_served_from_the_caches_does_not_load_the_sql_parser(tmp_path):
     )
 
     def run():
-        return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        return json.loads(
+            subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        )
 
     first, again = run(), run()
     assert first[0] == again[0] == 1 and first[1] == again[1] and "order_by" in first[1][0]

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,6 +345,8 @@ class _Plan:
     pred_override: ExecutionOutcome | None = None
     #: a final result decided without executing anything
     decided: ExampleResult | None = None
+    #: difficulty, skills and row order worked out (by :class:`_Analysis`)
+    analysed: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -670,6 +672,7 @@ class _Analysis:
                 plan.decided.difficulty, plan.decided.skills = plan.difficulty, plan.skills
             elif spider_rule:
                 plan.order_matters = analyzer.orders_rows(plan.gold, plan.gold_exec, config.official)
+            plan.analysed = True
             if analyzer.computed - self._collected_at >= self._COLLECT_EVERY and not gc.isenabled():
                 gc.collect(0)
                 self._collected_at = analyzer.computed
@@ -688,6 +691,12 @@ class _Analysis:
         """Finish what is left, here and now."""
         while self.step(float("inf")):
             pass
+
+    def reach(self, plans: Iterable[_Plan]) -> None:
+        """Analyse up to the last of ``plans`` (in order), and no further."""
+        for plan in plans:
+            while not plan.analysed and self.step(0.0):
+                pass
 
     def close(self) -> None:
         if self._store is not None:
@@ -879,7 +888,9 @@ class _CheckpointWriter:
         fresh = not (self._append and path.is_file())
         self.fh = path.open("w" if fresh else "a", encoding="utf-8")
         if fresh:
-            self.fh.write(json.dumps({"checkpoint_version": CHECKPOINT_VERSION, "run_key": self._key_of()}) + "\n")
+            self.fh.write(
+                json.dumps({"checkpoint_version": CHECKPOINT_VERSION, "run_key": self._key_of()}) + "\n"
+            )
             self.fh.flush()
 
     def write(self, results: Sequence[ExampleResult]) -> None:
@@ -1012,7 +1023,9 @@ def _new_executor(config: EvalConfig, prestart: bool):
 
     limits = Limits(timeout_s=config.timeout, max_rows=config.max_rows)
     # This process judges, analyses and runs gold statements itself: it is one of the CPUs.
-    return Executor(workers=config.workers, limits=limits, cache=False, prestart=prestart, share_with_caller=True)
+    return Executor(
+        workers=config.workers, limits=limits, cache=False, prestart=prestart, share_with_caller=True
+    )
 
 
 def evaluate_pairs(
@@ -1113,14 +1126,16 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
     todo = [p for p in plans if p.gold.index not in results]
     # Worked out while the pool waits for its workers (the Executor's idle hook).
     analysis = _Analysis(config, todo, warnings)
-    writer = _CheckpointWriter(lambda: _checkpoint_path(config, key()), key, append=config.resume and bool(done))
+    writer = _CheckpointWriter(
+        lambda: _checkpoint_path(config, key()), key, append=config.resume and bool(done)
+    )
     judge = _Judge(config, analysis, results, writer)
     stats: Counter = Counter(resumed=len(results))
     result_cache = _ResultCache(config.resolved_cache_dir / RESULTS_CACHE if config.use_cache else None)
     try:
         for p in todo:
             if p.decided is not None:
-                judge.decided(p.decided)
+                judge.decided(p)
         to_run = [p for p in todo if p.decided is None]
         total = sum(len(p.databases) * (2 if p.pred_exec is not None else 1) for p in to_run)
         counter = [0]
@@ -1145,6 +1160,14 @@ def _evaluate_planned(config, gold, preds, warnings, ex, limits, progress, start
             stats.update({f"executor_{k}": v for k, v in ex.stats.items()})
         analysis.wait()
         judge.flush()
+    except BaseException:
+        # Interrupted (Ctrl-C, a progress callback that raised): what was executed is checkpointed,
+        # so that --resume does not run it again.
+        try:
+            judge.salvage()
+        except Exception:
+            pass  # the interruption is what the caller needs to see
+        raise
     finally:
         analysis.close()
         writer.close()
@@ -1172,12 +1195,14 @@ class _Judge:
 
     def __init__(self, config: EvalConfig, analysis: _Analysis, results: dict[int, ExampleResult], writer):
         self.config, self.analysis, self.results, self.writer = config, analysis, results, writer
-        self._waiting: list[Any] = []  # (plan, gold outcomes, prediction outcomes) or a decided result
+        #: (plan, gold outcomes, prediction outcomes); outcomes None where the plan's result is decided
+        self._waiting: list[tuple[_Plan, Any, Any]] = []
 
-    def decided(self, result: ExampleResult) -> None:
+    def decided(self, plan: _Plan) -> None:
         # Listed now for the final order; written once the analysis has filled in its breakdowns.
-        self.results[result.index] = result
-        self._waiting.append(result)
+        assert plan.decided is not None
+        self.results[plan.decided.index] = plan.decided
+        self._waiting.append((plan, None, None))
         self.flush()
 
     def example(
@@ -1193,10 +1218,20 @@ class _Judge:
     def flush(self) -> None:
         if not self._waiting or not self.analysis.done:
             return
+        self._write(self._waiting)
+
+    def salvage(self) -> None:
+        """Judges and writes every waiting example now, analysing only their own gold queries (a run
+        being interrupted must not wait for the whole analysis)."""
+        self.analysis.reach(plan for plan, _, _ in self._waiting)
+        self._write(self._waiting)
+
+    def _write(self, items: list[tuple[_Plan, Any, Any]]) -> None:
         ready = [
-            item if isinstance(item, ExampleResult) else _judge(self.config, *item) for item in self._waiting
+            plan.decided if gold_outs is None else _judge(self.config, plan, gold_outs, pred_outs)
+            for plan, gold_outs, pred_outs in items
         ]
-        self._waiting.clear()
+        items.clear()
         for r in ready:
             self.results[r.index] = r
         self.writer.write(ready)
