@@ -381,12 +381,14 @@ def bench_quality(args: argparse.Namespace, console: Console) -> None:
                 max_completion_length=config.eval_max_new_tokens, eval_limit=config.eval_limit,
                 eval_max_new_tokens=config.eval_max_new_tokens, eval_batch_size=config.eval_batch_size,
                 save_steps=10_000, logging_steps=10, reward_weights=parse_weights(args.grpo_weights),
+                trl_args={"bf16": False, **({"tf32": True} if on_gpu else {})} if args.grpo_fp32 else {},
             )  # fmt: skip
             after = train_grpo(grpo)
             row.update(
                 grpo_held_out=len(prepare_split(grpo)[1]), grpo_before=after.exec_before,
                 after_grpo=after.exec_after, grpo_seconds=after.train_seconds, grpo_lr=args.grpo_lr,
-                grpo_weights=args.grpo_weights,
+                grpo_weights=args.grpo_weights, grpo_precision="fp32" if args.grpo_fp32 or not on_gpu else "bf16 autocast",
+                grpo_metrics=after.metrics,
             )  # fmt: skip
             cells += [
                 str(row["grpo_held_out"]), f"{after.exec_before:.3f}", f"{after.exec_after:.3f}",
@@ -443,6 +445,11 @@ def main() -> None:
         "--grpo-weights",
         default=None,
         help="quality: GRPO reward weights, e.g. execution=1 (default: the recipe's)",
+    )
+    ap.add_argument(
+        "--grpo-fp32",
+        action="store_true",
+        help="quality: GRPO in fp32 (TF32 matmuls on a GPU) instead of bf16 autocast",
     )
     ap.add_argument("--json", help="quality: also write the rows to this JSON file")
     ap.add_argument(
