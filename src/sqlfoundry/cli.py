@@ -3,18 +3,22 @@ library functions, and turns typed errors into one clear line and a non-zero exi
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 import typer.main
-from rich.console import Console
-from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 from . import __version__
 from .errors import SQLFoundryError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table as RichTable
 
 #: Verbs that live beside their stage, imported only when used (a stage's imports — sqlglot,
 #: pydantic, the training stack — would otherwise slow every command down): name → (module, help);
@@ -70,18 +74,25 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+@functools.cache
+def _console(stderr: bool = False) -> Console:
+    """The stdout (or stderr) console, made at first use: importing rich costs every command ~30 ms,
+    and a quiet evaluation never prints through it."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"sqlfoundry {__version__}")
+        _console().print(f"sqlfoundry {__version__}")
         raise typer.Exit()
 
 
@@ -93,6 +104,8 @@ def main(
 
 
 def _render_rows(columns: list[str], rows: list[tuple], limit: int = 50, title: str | None = None) -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(title=title, show_lines=False)
     for c in columns:
         table.add_column(str(c), overflow="fold")
@@ -138,10 +151,10 @@ def exec_command(
     if as_json:
         sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False, default=str) + "\n")
     elif outcome.ok:
-        console.print(_render_rows(outcome.columns, outcome.rows or [], limit=show))
-        console.print(f"[dim]{outcome.row_count} rows in {outcome.elapsed_ms:.1f} ms[/]")
+        _console().print(_render_rows(outcome.columns, outcome.rows or [], limit=show))
+        _console().print(f"[dim]{outcome.row_count} rows in {outcome.elapsed_ms:.1f} ms[/]")
     else:
-        err_console.print(f"[bold red]{outcome.status.value}:[/] {outcome.message}", highlight=False)
+        _console(stderr=True).print(f"[bold red]{outcome.status.value}:[/] {outcome.message}", highlight=False)
     raise typer.Exit(EXIT_CODES[outcome.status])
 
 
@@ -179,7 +192,9 @@ def schema_command(
 
 
 def _print_schema(schema) -> None:
-    console.print(f"[bold]{schema.db_id}[/] ({schema.engine}, {len(schema.tables)} tables)")
+    from rich.table import Table as RichTable
+
+    _console().print(f"[bold]{schema.db_id}[/] ({schema.engine}, {len(schema.tables)} tables)")
     for t in schema.tables:
         table = RichTable(title=f"{t.name}  [dim]{t.row_count if t.row_count is not None else '?'} rows[/]",
                           title_justify="left")
@@ -203,7 +218,7 @@ def _print_schema(schema) -> None:
                 "" if c.distinct_count is None else str(c.distinct_count),
                 extra,
             )
-        console.print(table)
+        _console().print(table)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ def example_command(
         out = build_example_db(path, seed=seed, scale=scale, overwrite=overwrite)
     except (SQLFoundryError, FileExistsError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"wrote {out}")
+    _console().print(f"wrote {out}")
 
 
 @app.command("quickstart")
@@ -240,7 +255,7 @@ def quickstart_command(
 
     if not path.exists():
         build_example_db(path)
-        console.print(f"built example database {path}")
+        _console().print(f"built example database {path}")
     url = f"sqlite:///{path}"
     try:
         with connector_for(url) as connector:
@@ -250,10 +265,10 @@ def quickstart_command(
     _print_schema(schema)
     with Executor(workers=1) as ex:
         outcome = ex.execute(url, QUICKSTART_SQL)
-    console.print(f"\n[bold]query[/] {' '.join(QUICKSTART_SQL.split())}")
+    _console().print(f"\n[bold]query[/] {' '.join(QUICKSTART_SQL.split())}")
     if not outcome.ok:
         raise _fail(f"{outcome.status.value}: {outcome.message}")
-    console.print(_render_rows(outcome.columns, outcome.rows or []))
+    _console().print(_render_rows(outcome.columns, outcome.rows or []))
 
 
 if __name__ == "__main__":

@@ -48,30 +48,32 @@ def _checkpoint_for(json_out: Path | None, report: Path | None, explicit: Path |
 
 
 def _run(config: EvalConfig, json_out: Path | None, report: Path | None, quiet: bool) -> EvalResult:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    # rich and the report module are imported where they are used: a quiet run prints one line.
+    def err():  # type: ignore[no-untyped-def]
+        from rich.console import Console
 
-    from .report import print_summary, write_html, write_json
+        return Console(stderr=True)
 
-    err = Console(stderr=True)
     try:
         if quiet:
             result = evaluate(config)
         else:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             with Progress(
                 TextColumn("[bold]evaluating[/bold] statements"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
-                console=err,
+                console=err(),
                 transient=True,
             ) as bar:
                 task = bar.add_task("eval", total=None)
@@ -82,22 +84,25 @@ def _run(config: EvalConfig, json_out: Path | None, report: Path | None, quiet: 
                 result = evaluate(config, progress)
     except KeyboardInterrupt:
         where = f" in {config.checkpoint}" if config.checkpoint else " under the cache dir"
-        err.print(
+        err().print(
             f"interrupted: the examples finished so far are checkpointed{where}; run the same command with --resume to go on"
         )
         raise typer.Exit(130) from None
     except SQLFoundryError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err().print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
         raise typer.Exit(exc.exit_code) from None
     except ValueError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err().print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    if json_out is not None:
-        write_json(result, json_out)
-    if report is not None:
-        write_html(result, report)
-    if not quiet:
-        print_summary(result)
+    if json_out is not None or report is not None or not quiet:
+        from .report import print_summary, write_html, write_json
+
+        if json_out is not None:
+            write_json(result, json_out)
+        if report is not None:
+            write_html(result, report)
+        if not quiet:
+            print_summary(result)
     else:
         acc = result.accuracy
         typer.echo(f"{result.correct}/{result.n} correct = {'—' if acc is None else f'{100 * acc:.2f}%'}")
