@@ -300,7 +300,7 @@ def _synth_simple(url: str, n: int, seed: int, out: Path) -> float:
 
 
 def bench_quality(args: argparse.Namespace, console: Console) -> None:
-    """SFT (and with ``--grpo-steps``, GRPO from the SFT model) of each model in ``--models``.
+    """SFT (and with ``--grpo-steps``, GRPO from the SFT model) of each recipe in ``--recipes``.
 
     GRPO trains on a second synthesis run (another seed): questions the SFT model never saw. Its
     held-out split uses the same gold-SQL hash as SFT's, so neither stage trains on a held-out query;
